@@ -1,0 +1,130 @@
+//! The `authgate` command line. Every command reads the same `AUTHGATE_*`
+//! configuration, so they all see the same database and keys.
+
+use std::io::{IsTerminal, Read};
+
+use auth_core::{
+    identity::{DisplayName, Email},
+    password::Password,
+};
+use clap::{Parser, Subcommand};
+
+use crate::{
+    config::Settings,
+    openapi,
+    startup::{self, Application},
+    telemetry,
+};
+
+#[derive(Parser, Debug)]
+#[command(name = "authgate", version, about = "Two-factor login service")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Create an organization and its first admin. The admin's password is
+    /// read from standard input when it is piped, otherwise generated and
+    /// printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "admin-email")]
+        admin_email: String,
+    },
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match execute(cli) {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("authgate: {message}");
+            1
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), String> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        print!("{}", openapi::spec_json());
+        return Ok(());
+    }
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    telemetry::init(&settings.log_filter, settings.log_format);
+    match command {
+        Command::Openapi => unreachable!("handled above"),
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            // Opening the store applies pending migrations.
+            startup::services(&settings).map_err(|e| e.to_string())?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::Create { name, admin_email },
+        } => {
+            let name: DisplayName = name.parse().map_err(|e| format!("--name: {e}"))?;
+            let email: Email = admin_email.parse().map_err(|e| format!("--admin-email: {e}"))?;
+            let password = read_password_from_stdin()?;
+            let services = startup::services(&settings).map_err(|e| e.to_string())?;
+            let created = services
+                .create_organization(&name, &email, password)
+                .map_err(|e| e.to_string())?;
+            println!("organization {} created: {}", created.organization_id, name.as_str());
+            println!("admin {} ({})", email, created.admin_id);
+            if let Some(p) = created.generated_password {
+                println!("password: {}  (shown once)", p.expose());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_password_from_stdin() -> Result<Option<Password>, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("reading the password from stdin: {e}"))?;
+    let text = text.trim_end_matches(['\r', '\n']).to_owned();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Password::new_secret(text).map(Some).map_err(|e| format!("password: {e}"))
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    let services = startup::services(&settings).map_err(|e| e.to_string())?;
+    startup::bootstrap(&services, &settings).map_err(|e| e.to_string())?;
+    let runtime = actix_web::rt::System::new();
+    runtime.block_on(async {
+        let app = Application::build(&settings, services).map_err(|e| e.to_string())?;
+        tracing::info!(address = %settings.listen, port = app.port(), "authgate listening");
+        println!("authgate listening on http://{}:{}", settings.listen.ip(), app.port());
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}

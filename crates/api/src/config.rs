@@ -1,0 +1,268 @@
+//! Typed configuration from `AUTHGATE_*` variables. Every command reads the
+//! same settings; a bad value stops startup with a message naming the
+//! variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use auth_core::{
+    identity::Email,
+    jwt::MAX_ACCESS_TTL,
+    password::PasswordParams,
+    totp::{Algorithm, TotpParams},
+};
+use persistence::DatabaseUrl;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where a key comes from: given inline, given as a file, or (outside
+/// production) generated once into the data directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    Inline(String),
+    File(PathBuf),
+    Generated,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Environment,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub db_pool_size: u32,
+    pub db_pool_timeout: Duration,
+    pub workers: usize,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub challenge_ttl: Duration,
+    pub max_code_attempts: i32,
+    pub enrollment_ttl: Duration,
+    pub totp: TotpParams,
+    pub totp_issuer: String,
+    pub password: PasswordParams,
+    pub signing_key: KeySource,
+    pub encryption_key: KeySource,
+    pub bootstrap_admin_email: Email,
+    pub trust_proxy_headers: bool,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}
+
+/// The longest a challenge may live.
+pub const MAX_CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
+
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn get(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|e| ConfigError {
+                var,
+                message: format!("invalid value {v:?}: {e}"),
+            }),
+        }
+    }
+
+    fn ranged<T>(&self, var: &'static str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+        T::Err: std::fmt::Display,
+    {
+        let v = self.parse(var, default)?;
+        if range.contains(&v) {
+            Ok(v)
+        } else {
+            Err(ConfigError {
+                var,
+                message: format!("{v} is outside {}..={}", range.start(), range.end()),
+            })
+        }
+    }
+
+    fn secs(&self, var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.ranged(var, default, range).map(Duration::from_secs)
+    }
+
+    fn key(&self, inline: &'static str, file: &'static str) -> KeySource {
+        if let Some(v) = self.get(inline) {
+            KeySource::Inline(v)
+        } else if let Some(p) = self.get(file) {
+            KeySource::File(PathBuf::from(p))
+        } else {
+            KeySource::Generated
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let v = Vars(lookup);
+        let environment = match v.get("AUTHGATE_ENV").as_deref().map(str::trim) {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "AUTHGATE_ENV",
+                    message: format!("expected development or production, got {other:?}"),
+                })
+            }
+        };
+        let data_dir = PathBuf::from(v.get("AUTHGATE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match v.get("AUTHGATE_DATABASE_URL") {
+            Some(url) => DatabaseUrl::parse(&url).map_err(|e| ConfigError {
+                var: "AUTHGATE_DATABASE_URL",
+                message: e.to_string(),
+            })?,
+            None => DatabaseUrl::Sqlite(data_dir.join("authgate.db")),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let log_format = match v.get("AUTHGATE_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "AUTHGATE_LOG_FORMAT",
+                    message: format!("expected text or json, got {other:?}"),
+                })
+            }
+        };
+        let algorithm: Algorithm = v.parse("AUTHGATE_TOTP_ALGORITHM", Algorithm::Sha1).map_err(|_| ConfigError {
+            var: "AUTHGATE_TOTP_ALGORITHM",
+            message: "expected SHA1, SHA256 or SHA512".into(),
+        })?;
+        let settings = Self {
+            environment,
+            listen: v.parse("AUTHGATE_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            database_url,
+            db_pool_size: v.ranged("AUTHGATE_DB_POOL_SIZE", 8, 1..=256)?,
+            db_pool_timeout: v.secs("AUTHGATE_DB_POOL_TIMEOUT_SECS", 3, 1..=60)?,
+            workers: v.ranged("AUTHGATE_WORKERS", cores, 1..=256)?,
+            issuer: v.get("AUTHGATE_ISSUER").unwrap_or_else(|| "authgate".into()),
+            audience: v.get("AUTHGATE_AUDIENCE").unwrap_or_else(|| "authgate".into()),
+            access_token_ttl: v.secs("AUTHGATE_ACCESS_TOKEN_TTL_SECS", 900, 60..=MAX_ACCESS_TTL.as_secs())?,
+            refresh_token_ttl: v.secs("AUTHGATE_REFRESH_TOKEN_TTL_SECS", 30 * 86400, 300..=365 * 86400)?,
+            challenge_ttl: v.secs("AUTHGATE_CHALLENGE_TTL_SECS", 300, 30..=MAX_CHALLENGE_TTL.as_secs())?,
+            max_code_attempts: v.ranged("AUTHGATE_MAX_CODE_ATTEMPTS", 5, 1..=20)?,
+            enrollment_ttl: v.secs("AUTHGATE_ENROLLMENT_TTL_SECS", 600, 60..=3600)?,
+            totp: TotpParams {
+                algorithm,
+                period_secs: 30,
+                window: v.ranged("AUTHGATE_TOTP_WINDOW", 1, 0..=3)?,
+            },
+            totp_issuer: v.get("AUTHGATE_TOTP_ISSUER").unwrap_or_else(|| "Authgate".into()),
+            password: PasswordParams {
+                memory_kib: v.ranged("AUTHGATE_ARGON2_MEMORY_KIB", PasswordParams::default().memory_kib, 8..=4 * 1024 * 1024)?,
+                iterations: v.ranged("AUTHGATE_ARGON2_ITERATIONS", PasswordParams::default().iterations, 1..=100)?,
+                parallelism: v.ranged("AUTHGATE_ARGON2_PARALLELISM", PasswordParams::default().parallelism, 1..=16)?,
+            },
+            signing_key: v.key("AUTHGATE_SIGNING_KEY", "AUTHGATE_SIGNING_KEY_FILE"),
+            encryption_key: v.key("AUTHGATE_ENCRYPTION_KEY", "AUTHGATE_ENCRYPTION_KEY_FILE"),
+            bootstrap_admin_email: v.parse(
+                "AUTHGATE_BOOTSTRAP_ADMIN_EMAIL",
+                "admin@localhost".parse::<Email>().expect("valid default"),
+            )?,
+            trust_proxy_headers: v.parse("AUTHGATE_TRUST_PROXY_HEADERS", false)?,
+            log_filter: v.get("AUTHGATE_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+            data_dir,
+        };
+        if environment == Environment::Production {
+            for (var, source) in [
+                ("AUTHGATE_SIGNING_KEY(_FILE)", &settings.signing_key),
+                ("AUTHGATE_ENCRYPTION_KEY(_FILE)", &settings.encryption_key),
+            ] {
+                if *source == KeySource::Generated {
+                    return Err(ConfigError {
+                        var: if var.starts_with("AUTHGATE_SIGNING") {
+                            "AUTHGATE_SIGNING_KEY_FILE"
+                        } else {
+                            "AUTHGATE_ENCRYPTION_KEY_FILE"
+                        },
+                        message: format!("{var} must be configured when AUTHGATE_ENV=production; keys are never generated in production"),
+                    });
+                }
+            }
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_safe_and_local() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("./data/authgate.db".into()));
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(s.password, PasswordParams::default());
+        assert_eq!(s.bootstrap_admin_email.as_str(), "admin@localhost");
+    }
+
+    #[test]
+    fn the_database_defaults_into_the_data_dir() {
+        let s = settings(&[("AUTHGATE_DATA_DIR", "/srv/ag")]).unwrap();
+        assert_eq!(s.database_url, DatabaseUrl::Sqlite("/srv/ag/authgate.db".into()));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = settings(&[("AUTHGATE_LISTEN", "nowhere")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_LISTEN");
+        let err = settings(&[("AUTHGATE_ACCESS_TOKEN_TTL_SECS", "3600")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_ACCESS_TOKEN_TTL_SECS");
+        let err = settings(&[("AUTHGATE_DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_DATABASE_URL");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_configured_keys() {
+        let err = settings(&[("AUTHGATE_ENV", "production")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_SIGNING_KEY_FILE");
+        let ok = settings(&[
+            ("AUTHGATE_ENV", "production"),
+            ("AUTHGATE_SIGNING_KEY_FILE", "/k/s.pem"),
+            ("AUTHGATE_ENCRYPTION_KEY_FILE", "/k/e.key"),
+        ]);
+        assert!(ok.is_ok());
+    }
+}

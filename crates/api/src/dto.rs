@@ -1,0 +1,221 @@
+//! Request and response bodies: the API's JSON contract, documented in the
+//! OpenAPI spec. Parsing into domain types happens in the service layer.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Client {
+    Web,
+    Mobile,
+    Extension,
+    Api,
+}
+
+impl From<Client> for auth_core::identity::ClientKind {
+    fn from(c: Client) -> Self {
+        use auth_core::identity::ClientKind as K;
+        match c {
+            Client::Web => K::Web,
+            Client::Mobile => K::Mobile,
+            Client::Extension => K::Extension,
+            Client::Api => K::Api,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    #[schema(example = "correct horse battery staple")]
+    pub password: String,
+    /// Which client logs in; recorded in the login history. Default `api`.
+    pub client: Option<Client>,
+}
+
+/// Tokens issued once every required factor is proven.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// EdDSA-signed JWT (RFC 9068), at most 15 minutes.
+    pub access_token: String,
+    /// Opaque; exchange at `/v1/auth/refresh`. Rotates on every use.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Authentication methods proven (RFC 8176): `["pwd"]` or `["pwd","otp"]`.
+    pub amr: Vec<String>,
+    /// During an organization's grace period: when 2FA becomes mandatory
+    /// for this user (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_factor_enrollment_deadline: Option<String>,
+}
+
+/// A second step is needed; no token has been issued.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChallengeResponse {
+    /// Opaque; valid for this login's next step only.
+    pub challenge_token: String,
+    /// Seconds until the challenge expires.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginResponse {
+    /// Password accepted and nothing more is required.
+    Authenticated(TokenResponse),
+    /// The account has 2FA: send a code to `/v1/auth/otp`.
+    OtpRequired(ChallengeResponse),
+    /// 2FA is required but not set up: enroll through `/v1/auth/enrollment`.
+    EnrollmentRequired(ChallengeResponse),
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AuthenticatedResponse {
+    Authenticated(TokenResponse),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpRequest {
+    pub challenge_token: String,
+    /// Six digits; spaces are ignored.
+    #[schema(example = "123 456")]
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    pub challenge_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    pub password: String,
+}
+
+/// What to put in an authenticator app.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EnrollmentResponse {
+    /// Base32 (RFC 4648, no padding), for typing in by hand.
+    pub secret: String,
+    /// Key Uri Format; the QR codes encode exactly this.
+    pub otpauth_uri: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+    /// The QR code as `data:image/png;base64,…`.
+    pub qr_png: String,
+    /// Seconds left to confirm with a code.
+    pub expires_in: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TwoFactorStatusDto {
+    Disabled,
+    Pending,
+    Enabled,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EnforcedByDto {
+    Admin,
+    Organization,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TwoFactorView {
+    pub status: TwoFactorStatusDto,
+    /// Whether someone other than the user requires 2FA of them.
+    pub enforced: bool,
+    pub enforced_by: Option<EnforcedByDto>,
+    /// During an organization grace period: the deadline to enroll (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment_deadline: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleDto {
+    Admin,
+    Agent,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: RoleDto,
+    pub organization: OrganizationRef,
+    pub two_factor: TwoFactorView,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// Cursor from a previous page's `next_before`.
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginEventView {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub outcome: String,
+    pub client: Option<Client>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginHistoryPage {
+    pub items: Vec<LoginEventView>,
+    /// Pass as `before` for the next (older) page; null on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// JSON Web Key Set (RFC 7517) of the access-token signing keys.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Jwks {
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<serde_json::Value>,
+}

@@ -1,0 +1,102 @@
+//! Request extractors: the caller's identity and origin.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use auth_core::{identity::Role, jwt::AccessClaims};
+use persistence::records::{RequestOrigin, SessionRecord, UserRecord};
+
+use crate::{
+    problem::ApiError,
+    service::{now, Services},
+};
+
+/// Edge settings the extractors need.
+#[derive(Clone, Copy, Debug)]
+pub struct EdgeConfig {
+    /// Take the client address from `Forwarded`/`X-Forwarded-For`; only
+    /// behind a proxy that sets them.
+    pub trust_proxy_headers: bool,
+}
+
+/// A caller with a valid access token whose session is still live.
+pub struct Authenticated {
+    pub user: UserRecord,
+    pub session: SessionRecord,
+    pub claims: AccessClaims,
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let services = req.app_data::<web::Data<Services>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let services = services.ok_or(ApiError::Internal)?;
+            let token = token.ok_or(ApiError::Unauthorized)?;
+            let at = now();
+            // Signature, audience, issuer, type and expiry: no I/O needed.
+            let claims = services.tokens.verify(&token, at).map_err(|_| ApiError::Unauthorized)?;
+            let sid = claims.sid.clone();
+            let found = web::block(move || services.store.read(|tx| tx.live_session(&sid, at))).await??;
+            match found {
+                Some((session, user)) if user.id == claims.sub => Ok(Self { user, session, claims }),
+                _ => Err(ApiError::Unauthorized),
+            }
+        })
+    }
+}
+
+/// An authenticated admin; agents get `403`.
+pub struct Admin(pub Authenticated);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let inner = Authenticated::from_request(req, payload);
+        Box::pin(async move {
+            let auth = inner.await?;
+            if auth.user.role == Role::Admin {
+                Ok(Admin(auth))
+            } else {
+                Err(ApiError::Forbidden("this action requires the admin role"))
+            }
+        })
+    }
+}
+
+/// Where the request came from, for the history and audit log.
+pub struct Origin(pub RequestOrigin);
+
+impl FromRequest for Origin {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trust = req
+            .app_data::<web::Data<EdgeConfig>>()
+            .is_some_and(|c| c.trust_proxy_headers);
+        let info = req.connection_info();
+        let ip = if trust {
+            info.realip_remote_addr().map(str::to_owned)
+        } else {
+            req.peer_addr().map(|a| a.ip().to_string())
+        };
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        std::future::ready(Ok(Origin(RequestOrigin { ip, user_agent })))
+    }
+}

@@ -1,0 +1,13 @@
+//! Authgate's HTTP edge: configuration, startup, handlers and the CLI.
+
+pub mod cli;
+pub mod config;
+pub mod dto;
+pub mod extract;
+pub mod keys;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod service;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,137 @@
+//! `/v1/auth/*`: the login flow.
+
+use actix_web::{web, HttpResponse};
+use auth_core::{identity::ClientKind, password::Password, totp::OtpCode};
+
+use super::{blocking, json};
+use crate::{
+    dto::{
+        AuthenticatedResponse, ChallengeRequest, EnrollmentResponse, LoginRequest, LoginResponse, OtpRequest,
+        RefreshRequest,
+    },
+    extract::{Authenticated, Origin},
+    openapi::{BearerErrors, JsonBodyErrors},
+    problem::{ApiError, Problem},
+    service::{login::LoginInput, now, Services},
+};
+
+pub fn parse_code(code: &str) -> Result<OtpCode, ApiError> {
+    code.parse()
+        .map_err(|_| ApiError::InvalidRequest("code must be 6 digits".into()))
+}
+
+/// Log in with email and password.
+///
+/// Answers `authenticated` (tokens), `otp_required` or
+/// `enrollment_required` (a challenge token for the next step, no tokens).
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn login(
+    services: web::Data<Services>,
+    origin: Origin,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = body
+        .email
+        .parse()
+        .map_err(|_| ApiError::InvalidRequest("email is not a valid email address".into()))?;
+    let password = Password::attempt(body.password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let input = LoginInput {
+        email,
+        password,
+        client: body.client.map_or(ClientKind::Api, Into::into),
+    };
+    let response: LoginResponse = blocking(&services, move |s| s.login(input, &origin.0, now())).await?;
+    Ok(json(&response))
+}
+
+/// Complete a login with a TOTP code.
+#[utoipa::path(post, path = "/v1/auth/otp", tag = "auth", request_body = OtpRequest,
+    responses(
+        (status = 200, body = AuthenticatedResponse),
+        (status = 401, description = "Wrong, expired or already-used code (`invalid_code`), or an unusable challenge (`invalid_challenge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn otp(
+    services: web::Data<Services>,
+    origin: Origin,
+    body: web::Json<OtpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let code = parse_code(&body.code)?;
+    let tokens = blocking(&services, move |s| s.verify_otp(&body.challenge_token, &code, &origin.0, now())).await?;
+    Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
+}
+
+/// Forced enrollment at login: get the QR code.
+///
+/// Only an `enrollment_required` challenge token is accepted.
+#[utoipa::path(post, path = "/v1/auth/enrollment", tag = "auth", request_body = ChallengeRequest,
+    responses(
+        (status = 200, body = EnrollmentResponse),
+        (status = 401, description = "Unusable challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "2FA is already enabled", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn enrollment(
+    services: web::Data<Services>,
+    origin: Origin,
+    body: web::Json<ChallengeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().challenge_token;
+    let response = blocking(&services, move |s| s.start_enrollment_at_login(&token, &origin.0, now())).await?;
+    Ok(json(&response))
+}
+
+/// Forced enrollment at login: confirm with the first code and get tokens.
+#[utoipa::path(post, path = "/v1/auth/enrollment/confirm", tag = "auth", request_body = OtpRequest,
+    responses(
+        (status = 200, body = AuthenticatedResponse),
+        (status = 401, description = "Wrong code or unusable challenge", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No enrollment in progress, or it expired", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn enrollment_confirm(
+    services: web::Data<Services>,
+    origin: Origin,
+    body: web::Json<OtpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let code = parse_code(&body.code)?;
+    let tokens = blocking(&services, move |s| {
+        s.confirm_enrollment_at_login(&body.challenge_token, &code, &origin.0, now())
+    })
+    .await?;
+    Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
+}
+
+/// Exchange a refresh token for a new token pair (the old one stops working).
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, body = AuthenticatedResponse),
+        (status = 401, description = "Unknown, used, revoked or expired refresh token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn refresh(services: web::Data<Services>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token;
+    let tokens = blocking(&services, move |s| s.refresh(&token, now())).await?;
+    Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
+}
+
+/// End the current session: its refresh token and access tokens stop working.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Logged out"), BearerErrors))]
+pub async fn logout(services: web::Data<Services>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+    let session_id = auth.session.id;
+    blocking(&services, move |s| s.logout(&session_id, now())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

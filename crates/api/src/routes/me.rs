@@ -1,0 +1,97 @@
+//! `/v1/me/*`: the signed-in user's own account.
+
+use actix_web::{web, HttpResponse};
+use auth_core::password::Password;
+
+use super::{auth::parse_code, blocking, json};
+use crate::{
+    dto::{CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse, PageQuery, PasswordRequest, TwoFactorView},
+    extract::{Authenticated, Origin},
+    openapi::{BearerErrors, JsonBodyErrors},
+    problem::{ApiError, Problem},
+    service::{account::page_limit, now, Services},
+};
+
+/// The signed-in user, their organization and 2FA state.
+#[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), BearerErrors))]
+pub async fn me(services: web::Data<Services>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+    let response = blocking(&services, move |s| s.me(&auth.user, now())).await?;
+    Ok(json(&response))
+}
+
+/// Start setting up 2FA: a new secret and its QR code. Starting again
+/// replaces a pending secret.
+#[utoipa::path(post, path = "/v1/me/two-factor/enrollment", tag = "me", security(("bearer" = [])),
+    responses(
+        (status = 200, body = EnrollmentResponse),
+        (status = 409, description = "2FA is already enabled", body = Problem, content_type = "application/problem+json"),
+        BearerErrors,
+    ))]
+pub async fn start_enrollment(services: web::Data<Services>, auth: Authenticated, origin: Origin) -> Result<HttpResponse, ApiError> {
+    let response = blocking(&services, move |s| s.start_enrollment(&auth.user, &origin.0, now())).await?;
+    Ok(json(&response))
+}
+
+/// Turn 2FA on with a code from the authenticator app.
+#[utoipa::path(post, path = "/v1/me/two-factor/enrollment/confirm", tag = "me", security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, body = TwoFactorView),
+        (status = 401, description = "Wrong code (the enrollment stays pending), or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No enrollment in progress, it expired, or 2FA is already enabled", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn confirm_enrollment(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    origin: Origin,
+    body: web::Json<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = parse_code(&body.code)?;
+    let response = blocking(&services, move |s| s.confirm_enrollment(&auth.user, &auth.session, &code, &origin.0, now())).await?;
+    Ok(json(&response))
+}
+
+/// Turn 2FA off; the password is always required. Refused while an admin
+/// or the organization's policy requires 2FA.
+#[utoipa::path(post, path = "/v1/me/two-factor/disable", tag = "me", security(("bearer" = [])),
+    request_body = PasswordRequest,
+    responses(
+        (status = 200, body = TwoFactorView),
+        (status = 401, description = "Wrong password (nothing changes), or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "2FA is enforced (`two_factor_enforced`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "2FA is not enabled", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn disable_two_factor(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    origin: Origin,
+    body: web::Json<PasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let password = Password::attempt(body.into_inner().password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let response = blocking(&services, move |s| {
+        s.disable_two_factor(&auth.user, &auth.session, &password, &origin.0, now())
+    })
+    .await?;
+    Ok(json(&response))
+}
+
+/// The user's login attempts, newest first.
+#[utoipa::path(get, path = "/v1/me/login-history", tag = "me", security(("bearer" = [])), params(PageQuery),
+    responses(
+        (status = 200, body = LoginHistoryPage),
+        (status = 400, description = "Invalid paging parameters", body = Problem, content_type = "application/problem+json"),
+        BearerErrors,
+    ))]
+pub async fn login_history(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let before = query.before;
+    let response = blocking(&services, move |s| s.login_history(&auth.user.id, before, limit)).await?;
+    Ok(json(&response))
+}

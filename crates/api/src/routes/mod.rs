@@ -1,0 +1,65 @@
+//! HTTP handlers: parse the request, run one use case off the async
+//! workers, shape the response. No rules and no SQL live here.
+
+pub mod auth;
+pub mod me;
+pub mod ops;
+
+use actix_web::{web, HttpResponse};
+
+use crate::{problem::ApiError, service::Services};
+
+/// Runs a use case on the blocking pool (argon2 and database calls block).
+pub async fn blocking<T, F>(services: &web::Data<Services>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Services) -> Result<T, ApiError> + Send + 'static,
+{
+    let services = services.clone();
+    web::block(move || f(&services)).await?
+}
+
+pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}
+
+async fn method_not_allowed(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+}
+
+/// Declares each path once: its actix resource (with a problem+json `405`
+/// for other methods) and its entry in [`ROUTES`], which a test compares
+/// with the OpenAPI document.
+macro_rules! routes {
+    ($( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),+ $(,)?) => {
+        /// Every (method, path) the API serves.
+        pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )+ ];
+
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $( .route(web::$method().to($handler)) )+
+                        .default_service(web::to(method_not_allowed)),
+                );
+            )+
+        }
+    };
+}
+
+routes! {
+    "/v1/auth/login" => { post: auth::login },
+    "/v1/auth/otp" => { post: auth::otp },
+    "/v1/auth/enrollment" => { post: auth::enrollment },
+    "/v1/auth/enrollment/confirm" => { post: auth::enrollment_confirm },
+    "/v1/auth/refresh" => { post: auth::refresh },
+    "/v1/auth/logout" => { post: auth::logout },
+    "/v1/me" => { get: me::me },
+    "/v1/me/two-factor/enrollment" => { post: me::start_enrollment },
+    "/v1/me/two-factor/enrollment/confirm" => { post: me::confirm_enrollment },
+    "/v1/me/two-factor/disable" => { post: me::disable_two_factor },
+    "/v1/me/login-history" => { get: me::login_history },
+    "/healthz" => { get: ops::healthz },
+    "/readyz" => { get: ops::readyz },
+    "/.well-known/jwks.json" => { get: ops::jwks },
+}

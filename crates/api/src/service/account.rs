@@ -1,0 +1,118 @@
+//! What a user (or their admin) reads about an account.
+
+use auth_core::{
+    enrollment::TwoFactorStatus,
+    identity::{ClientKind, Role},
+    policy::{EnforcedBy, Requirement},
+    UnixTime,
+};
+use persistence::{
+    records::{LoginEventRecord, Page, UserRecord},
+    StoreError, Tx,
+};
+
+use super::{rfc3339, Services};
+use crate::{
+    dto::{
+        Client, EnforcedByDto, LoginEventView, LoginHistoryPage, MeResponse, OrganizationRef, RoleDto,
+        TwoFactorStatusDto, TwoFactorView,
+    },
+    problem::ApiError,
+};
+
+pub const DEFAULT_PAGE: u32 = 20;
+pub const MAX_PAGE: u32 = 100;
+
+pub fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(i64::from(n)),
+        _ => Err(ApiError::InvalidRequest(format!("limit must be 1 to {MAX_PAGE}"))),
+    }
+}
+
+pub fn role_dto(role: Role) -> RoleDto {
+    match role {
+        Role::Admin => RoleDto::Admin,
+        Role::Agent => RoleDto::Agent,
+    }
+}
+
+pub fn client_dto(c: ClientKind) -> Client {
+    match c {
+        ClientKind::Web => Client::Web,
+        ClientKind::Mobile => Client::Mobile,
+        ClientKind::Extension => Client::Extension,
+        ClientKind::Api => Client::Api,
+    }
+}
+
+pub fn two_factor_view_of(status: TwoFactorStatus, requirement: &Requirement, now: UnixTime) -> TwoFactorView {
+    TwoFactorView {
+        status: match status {
+            TwoFactorStatus::Disabled => TwoFactorStatusDto::Disabled,
+            TwoFactorStatus::Pending => TwoFactorStatusDto::Pending,
+            TwoFactorStatus::Enabled => TwoFactorStatusDto::Enabled,
+        },
+        enforced: requirement.is_enforced(),
+        enforced_by: requirement.enforced_by.map(|by| match by {
+            EnforcedBy::Admin => EnforcedByDto::Admin,
+            EnforcedBy::Organization => EnforcedByDto::Organization,
+        }),
+        enrollment_deadline: match (status, requirement.grace_until) {
+            (TwoFactorStatus::Enabled, _) => None,
+            (_, Some(deadline)) if now < deadline => Some(rfc3339(deadline)),
+            _ => None,
+        },
+    }
+}
+
+pub fn history_page(page: Page<LoginEventRecord>) -> LoginHistoryPage {
+    LoginHistoryPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|e| LoginEventView {
+                id: e.id,
+                at: rfc3339(e.at),
+                outcome: e.outcome.as_str().to_owned(),
+                client: e.client.map(client_dto),
+                ip: e.ip,
+                user_agent: e.user_agent,
+            })
+            .collect(),
+        next_before: page.next_before,
+    }
+}
+
+impl Services {
+    pub fn two_factor_view(&self, tx: &mut Tx<'_>, user: &UserRecord, now: UnixTime) -> Result<TwoFactorView, StoreError> {
+        let requirement = self.requirement(tx, user)?;
+        let status = tx.two_factor(&user.id)?.state.status();
+        Ok(two_factor_view_of(status, &requirement, now))
+    }
+
+    pub fn me(&self, user: &UserRecord, now: UnixTime) -> Result<MeResponse, ApiError> {
+        Ok(self.store.read(|tx| {
+            let org = tx
+                .organization(&user.organization_id)?
+                .ok_or_else(|| StoreError::Corrupt("user without organization".into()))?;
+            let two_factor = self.two_factor_view(tx, user, now)?;
+            Ok::<_, StoreError>(MeResponse {
+                id: user.id.clone(),
+                email: user.email.to_string(),
+                name: user.name.clone(),
+                role: role_dto(user.role),
+                organization: OrganizationRef {
+                    id: org.id,
+                    name: org.name,
+                },
+                two_factor,
+            })
+        })?)
+    }
+
+    pub fn login_history(&self, user_id: &str, before: Option<i64>, limit: i64) -> Result<LoginHistoryPage, ApiError> {
+        let page = self.store.read(|tx| tx.login_history(user_id, before, limit))?;
+        Ok(history_page(page))
+    }
+}

@@ -1,0 +1,282 @@
+//! Password login, the TOTP step, refresh and logout.
+
+use auth_core::{
+    enrollment::{TwoFactor, VerifyError},
+    identity::{ClientKind, Email},
+    opaque_token::{OpaqueToken, TokenHash},
+    outcome::LoginOutcome,
+    password::Password,
+    policy::{decide_login, LoginDecision, Requirement},
+    totp::OtpCode,
+    UnixTime,
+};
+use persistence::{
+    records::{ChallengeKind, ChallengeRecord, NewChallenge, NewLoginEvent, RequestOrigin, UserRecord},
+    StoreError, Tx,
+};
+use rand_core::OsRng;
+
+use super::{new_id, tokens::AMR_PASSWORD, Services};
+use crate::{
+    dto::{ChallengeResponse, LoginResponse, TokenResponse},
+    problem::ApiError,
+};
+
+pub struct LoginInput {
+    pub email: Email,
+    pub password: Password,
+    pub client: ClientKind,
+}
+
+/// Outcome of a unit of work that must commit even when the caller gets an
+/// error (a failed attempt is still recorded).
+pub type Committed<T> = Result<T, ApiError>;
+
+impl Services {
+    pub fn record_login(
+        tx: &mut Tx<'_>,
+        user: Option<&UserRecord>,
+        outcome: LoginOutcome,
+        client: Option<ClientKind>,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        tx.insert_login_event(&NewLoginEvent {
+            user_id: user.map(|u| u.id.clone()),
+            organization_id: user.map(|u| u.organization_id.clone()),
+            outcome,
+            client,
+            origin: origin.clone(),
+            at: now,
+        })
+    }
+
+    /// Where 2FA stands for `user` under their organization's policy.
+    pub fn requirement(&self, tx: &mut Tx<'_>, user: &UserRecord) -> Result<Requirement, StoreError> {
+        let org = tx
+            .organization(&user.organization_id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("user {} has no organization", user.id)))?;
+        Ok(Requirement::of(&user.facts(), &org.policy))
+    }
+
+    fn open_challenge(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        kind: ChallengeKind,
+        client: ClientKind,
+        now: UnixTime,
+    ) -> Result<ChallengeResponse, StoreError> {
+        let token = OpaqueToken::generate("ch", &mut OsRng);
+        tx.insert_challenge(&NewChallenge {
+            id: new_id(),
+            token_hash: token.hash(),
+            user_id: user.id.clone(),
+            kind,
+            client,
+            created_at: now,
+            expires_at: now.plus(self.policy.challenge_ttl),
+        })?;
+        Ok(ChallengeResponse {
+            challenge_token: token.expose().to_owned(),
+            expires_in: self.policy.challenge_ttl.as_secs(),
+        })
+    }
+
+    /// Step one: email and password. Unknown email, wrong password: the
+    /// same error after the same work.
+    pub fn login(&self, input: LoginInput, origin: &RequestOrigin, now: UnixTime) -> Result<LoginResponse, ApiError> {
+        let client = Some(input.client);
+        let user = self.store.read(|tx| tx.user_by_email(&input.email))?;
+        let Some(user) = user else {
+            self.hasher.verify_dummy(&input.password);
+            self.store
+                .write(|tx| Self::record_login(tx, None, LoginOutcome::UnknownAccount, client, origin, now))?;
+            return Err(ApiError::InvalidCredentials);
+        };
+        let matches = self.hasher.verify(&input.password, &user.password_hash).map_err(|e| {
+            tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
+            ApiError::Internal
+        })?;
+        let result: Committed<LoginResponse> = self.store.write(|tx| {
+            if !matches {
+                Self::record_login(tx, Some(&user), LoginOutcome::WrongPassword, client, origin, now)?;
+                return Ok(Err(ApiError::InvalidCredentials));
+            }
+            // Re-read inside the transaction: the account may have changed
+            // while the password was being hashed.
+            let Some(user) = tx.user_by_id(&user.id)? else {
+                return Ok(Err(ApiError::InvalidCredentials));
+            };
+            if user.disabled {
+                Self::record_login(tx, Some(&user), LoginOutcome::AccountDisabled, client, origin, now)?;
+                return Ok(Err(ApiError::AccountDisabled));
+            }
+            let requirement = self.requirement(tx, &user)?;
+            let status = tx.two_factor(&user.id)?.state.status();
+            let response = match decide_login(status, &requirement, now) {
+                LoginDecision::Authenticated { enrollment_deadline } => {
+                    Self::record_login(tx, Some(&user), LoginOutcome::Success, client, origin, now)?;
+                    LoginResponse::Authenticated(self.open_session(
+                        tx,
+                        &user,
+                        input.client,
+                        AMR_PASSWORD,
+                        origin,
+                        enrollment_deadline,
+                        now,
+                    )?)
+                }
+                LoginDecision::OtpRequired => {
+                    Self::record_login(tx, Some(&user), LoginOutcome::OtpRequired, client, origin, now)?;
+                    LoginResponse::OtpRequired(self.open_challenge(tx, &user, ChallengeKind::Otp, input.client, now)?)
+                }
+                LoginDecision::EnrollmentRequired => {
+                    Self::record_login(tx, Some(&user), LoginOutcome::EnrollmentRequired, client, origin, now)?;
+                    LoginResponse::EnrollmentRequired(self.open_challenge(
+                        tx,
+                        &user,
+                        ChallengeKind::Enrollment,
+                        input.client,
+                        now,
+                    )?)
+                }
+            };
+            Ok(Ok(response))
+        })?;
+        result
+    }
+
+    /// Finds a usable challenge of `kind` for `token`, recording why not
+    /// when it is not. The outer error aborts; the inner one commits.
+    pub fn live_challenge(
+        &self,
+        tx: &mut Tx<'_>,
+        token: &str,
+        kind: ChallengeKind,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<Committed<(ChallengeRecord, UserRecord)>, StoreError> {
+        let Some((challenge, consumed)) = tx.challenge_by_token(&TokenHash::of(token))? else {
+            return Ok(Err(ApiError::InvalidChallenge));
+        };
+        // A challenge of the other kind is as good as no challenge.
+        if challenge.kind != kind || consumed {
+            return Ok(Err(ApiError::InvalidChallenge));
+        }
+        let Some(user) = tx.user_by_id(&challenge.user_id)? else {
+            return Ok(Err(ApiError::InvalidChallenge));
+        };
+        if now >= challenge.expires_at {
+            tx.consume_challenge(&challenge.id, now)?;
+            Self::record_login(tx, Some(&user), LoginOutcome::ChallengeExpired, Some(challenge.client), origin, now)?;
+            return Ok(Err(ApiError::InvalidChallenge));
+        }
+        if user.disabled {
+            tx.consume_challenge(&challenge.id, now)?;
+            Self::record_login(tx, Some(&user), LoginOutcome::AccountDisabled, Some(challenge.client), origin, now)?;
+            return Ok(Err(ApiError::AccountDisabled));
+        }
+        Ok(Ok((challenge, user)))
+    }
+
+    /// Counts a wrong code against a challenge and records it; a challenge
+    /// that used up its attempts is spent, so the next try must log in again.
+    pub fn refuse_code(
+        &self,
+        tx: &mut Tx<'_>,
+        challenge: &ChallengeRecord,
+        user: &UserRecord,
+        outcome: LoginOutcome,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<Committed<TokenResponse>, StoreError> {
+        Self::record_login(tx, Some(user), outcome, Some(challenge.client), origin, now)?;
+        if tx.count_challenge_failure(&challenge.id)? >= self.policy.max_code_attempts {
+            tx.consume_challenge(&challenge.id, now)?;
+            Self::record_login(tx, Some(user), LoginOutcome::TooManyAttempts, Some(challenge.client), origin, now)?;
+        }
+        Ok(Err(ApiError::InvalidCode))
+    }
+
+    /// Step two: a TOTP code for the challenge. Wrong, expired and replayed
+    /// codes are one error to the caller; the history tells them apart.
+    pub fn verify_otp(&self, token: &str, code: &OtpCode, origin: &RequestOrigin, now: UnixTime) -> Result<TokenResponse, ApiError> {
+        self.store.write(|tx| {
+            let (challenge, user) = match self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)? {
+                Ok(found) => found,
+                Err(e) => return Ok(Err(e)),
+            };
+            let stored = tx.two_factor(&user.id)?;
+            let TwoFactor::Enabled(factor) = stored.state else {
+                // The factor was reset after the password step.
+                tx.consume_challenge(&challenge.id, now)?;
+                return Ok(Err(ApiError::InvalidChallenge));
+            };
+            let params = self.policy.totp_for(stored.algorithm);
+            let step = match factor.verify(code, now, &params) {
+                Ok(step) => step,
+                Err(VerifyError::InvalidCode) => {
+                    return self.refuse_code(tx, &challenge, &user, LoginOutcome::WrongCode, origin, now)
+                }
+                Err(VerifyError::Replayed) => {
+                    return self.refuse_code(tx, &challenge, &user, LoginOutcome::ReplayedCode, origin, now)
+                }
+            };
+            // The conditional update decides between concurrent submissions.
+            if !tx.record_totp_step(&user.id, step)? {
+                return self.refuse_code(tx, &challenge, &user, LoginOutcome::ReplayedCode, origin, now);
+            }
+            if !tx.consume_challenge(&challenge.id, now)? {
+                return Ok(Err(ApiError::InvalidChallenge));
+            }
+            Self::record_login(tx, Some(&user), LoginOutcome::Success, Some(challenge.client), origin, now)?;
+            let tokens = self.open_session(
+                tx,
+                &user,
+                challenge.client,
+                super::tokens::AMR_PASSWORD_OTP,
+                origin,
+                None,
+                now,
+            )?;
+            Ok(Ok(tokens))
+        })?
+    }
+
+    /// Exchanges a refresh token for a new pair. Refused when the account
+    /// now requires a factor the session never proved.
+    pub fn refresh(&self, presented: &str, now: UnixTime) -> Result<TokenResponse, ApiError> {
+        self.store.write(|tx| {
+            let replacement = OpaqueToken::generate("rt", &mut OsRng);
+            let Some(session) = tx.rotate_refresh_token(&TokenHash::of(presented), &replacement.hash(), now)? else {
+                return Ok(Err(ApiError::Unauthorized));
+            };
+            let user = match tx.user_by_id(&session.user_id)? {
+                Some(u) if !u.disabled => u,
+                _ => {
+                    tx.revoke_session(&session.id, now)?;
+                    return Ok(Err(ApiError::Unauthorized));
+                }
+            };
+            let requirement = self.requirement(tx, &user)?;
+            let status = tx.two_factor(&user.id)?.state.status();
+            let amr = Self::session_amr(&session);
+            let proven = match decide_login(status, &requirement, now) {
+                LoginDecision::Authenticated { .. } => true,
+                LoginDecision::OtpRequired => amr.contains(&"otp"),
+                LoginDecision::EnrollmentRequired => false,
+            };
+            if !proven {
+                tx.revoke_session(&session.id, now)?;
+                return Ok(Err(ApiError::Unauthorized));
+            }
+            Ok(Ok(self.access_token(&user, &session.id, session.client, amr, replacement, now)))
+        })?
+    }
+
+    pub fn logout(&self, session_id: &str, now: UnixTime) -> Result<(), ApiError> {
+        self.store.write(|tx| tx.revoke_session(session_id, now))?;
+        Ok(())
+    }
+}

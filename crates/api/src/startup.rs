@@ -1,0 +1,147 @@
+//! Building the application from settings, and running it.
+
+use std::net::TcpListener;
+
+use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use auth_core::{jwt::TokenIssuer, password::PasswordHasher};
+use persistence::{DbConfig, SecretBox, Store};
+use rand_core::OsRng;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    config::Settings,
+    extract::EdgeConfig,
+    keys,
+    openapi::ApiDoc,
+    problem::{self, ApiError, MAX_BODY_BYTES},
+    routes,
+    service::{AuthPolicy, Services},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error(transparent)]
+    Store(#[from] persistence::StoreError),
+    #[error("invalid argon2 settings: {0}")]
+    Password(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Opens the store (applying migrations) and assembles the use cases.
+pub fn services(settings: &Settings) -> Result<Services, StartupError> {
+    let keys = keys::load(settings)?;
+    let secrets = SecretBox::new(&keys.encryption).map_err(|e| StartupError::Setup(e.to_string()))?;
+    let store = Store::open(
+        &DbConfig {
+            url: settings.database_url.clone(),
+            pool_size: settings.db_pool_size,
+            pool_timeout: settings.db_pool_timeout,
+            busy_timeout: settings.db_pool_timeout,
+        },
+        secrets,
+    )?;
+    let hasher = PasswordHasher::new(settings.password, &mut OsRng).map_err(|e| StartupError::Password(e.to_string()))?;
+    let tokens = TokenIssuer::new(
+        keys.signing,
+        vec![],
+        settings.issuer.clone(),
+        settings.audience.clone(),
+        settings.access_token_ttl,
+    );
+    Ok(Services {
+        store,
+        hasher,
+        tokens,
+        policy: AuthPolicy::from_settings(settings),
+    })
+}
+
+/// On a database without any organization, creates one with an admin and
+/// prints the generated password once, so a newcomer can log in.
+pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), StartupError> {
+    let failed = |e: ApiError| StartupError::Setup(format!("bootstrap failed: {e}"));
+    if services.has_organizations().map_err(failed)? {
+        return Ok(());
+    }
+    let name = "Default organization".parse().expect("valid name");
+    let created = services
+        .create_organization(&name, &settings.bootstrap_admin_email, None)
+        .map_err(failed)?;
+    if let Some(password) = created.generated_password {
+        println!(
+            "Created organization \"Default organization\" with admin {}\n  password: {}\n  (shown once; change it after logging in)",
+            settings.bootstrap_admin_email,
+            password.expose()
+        );
+    }
+    Ok(())
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(settings: &Settings, services: Services) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(settings.listen).map_err(|source| StartupError::Bind {
+            addr: settings.listen.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map_err(|e| StartupError::Setup(e.to_string()))?.port();
+        let services = web::Data::new(services);
+        let edge = web::Data::new(EdgeConfig {
+            trust_proxy_headers: settings.trust_proxy_headers,
+        });
+        let openapi = ApiDoc::openapi();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Cache-Control", "no-store"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                .app_data(services.clone())
+                .app_data(edge.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(problem::json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .app_data(web::PathConfig::default().error_handler(problem::path_error))
+                .configure(routes::configure)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .route("/docs", web::get().to(|| async {
+                    actix_web::HttpResponse::Found()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }))
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
+        })
+        .workers(settings.workers)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: settings.listen.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,320 @@
+//! Access tokens: EdDSA (Ed25519) JWTs in the shape of RFC 9068.
+//!
+//! Verification pins the algorithm to EdDSA and the `typ` header to
+//! `at+jwt`, and checks expiry against a time passed in.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::UnixTime;
+
+/// Longest lifetime an access token may have.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// The fixed DER prefix of a PKCS#8 v1 Ed25519 private key; the 32-byte
+/// seed follows it. v1 is what JOSE libraries and OpenSSL 3.0 accept.
+const PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+const PEM_LABEL: &str = "PRIVATE KEY";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the token is malformed or its signature is invalid")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the key is not a PKCS#8 Ed25519 private key in PEM")]
+    BadKey,
+}
+
+/// One Ed25519 signing key and what is published of it.
+#[derive(Clone)]
+pub struct SigningKey {
+    kid: String,
+    seed: [u8; 32],
+    public_x: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        Self::from_seed(seed)
+    }
+
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let public_x = B64URL.encode(public);
+        // The key id is derived from the public key, so every instance that
+        // loads the same key names it the same way.
+        let kid = B64URL.encode(&Sha256::digest(public)[..12]);
+        let mut der = PKCS8_V1_PREFIX.to_vec();
+        der.extend_from_slice(&seed);
+        Self {
+            kid,
+            seed,
+            encoding: EncodingKey::from_ed_der(&der),
+            decoding: DecodingKey::from_ed_components(&public_x).expect("valid base64url"),
+            public_x,
+        }
+    }
+
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, TokenError> {
+        let body: String = pem
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+            .collect();
+        let begin = format!("-----BEGIN {PEM_LABEL}-----");
+        if !pem.trim_start().starts_with(&begin) {
+            return Err(TokenError::BadKey);
+        }
+        let der = B64.decode(body).map_err(|_| TokenError::BadKey)?;
+        if der.len() != 48 || der[..16] != PKCS8_V1_PREFIX {
+            return Err(TokenError::BadKey);
+        }
+        let mut seed = [0u8; 32];
+        seed.copy_from_slice(&der[16..]);
+        Ok(Self::from_seed(seed))
+    }
+
+    pub fn to_pkcs8_pem(&self) -> String {
+        let mut der = PKCS8_V1_PREFIX.to_vec();
+        der.extend_from_slice(&self.seed);
+        format!(
+            "-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n",
+            B64.encode(der)
+        )
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The RFC 8037 JWK of the public half.
+    pub fn public_jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self.public_x,
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        })
+    }
+}
+
+/// RFC 9068 claims plus Authgate's own (`org`, `role`, `sid`, `amr`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub org: String,
+    pub role: String,
+    pub sid: String,
+    /// RFC 8176 methods: `["pwd"]` or `["pwd", "otp"]`.
+    pub amr: Vec<String>,
+}
+
+/// What identifies the subject of a token; times and ids are filled in.
+#[derive(Clone, Debug)]
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub organization_id: &'a str,
+    pub role: &'a str,
+    pub session_id: &'a str,
+    pub client: &'a str,
+    pub amr: &'a [&'a str],
+}
+
+/// Signs with the active key; verifies with the active and any retired key
+/// still listed (rotation keeps old tokens valid until they expire).
+#[derive(Clone, Debug)]
+pub struct TokenIssuer {
+    active: SigningKey,
+    retired: Vec<SigningKey>,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl TokenIssuer {
+    pub fn new(active: SigningKey, retired: Vec<SigningKey>, issuer: String, audience: String, ttl: Duration) -> Self {
+        Self {
+            active,
+            retired,
+            issuer,
+            audience,
+            ttl: ttl.min(MAX_ACCESS_TTL),
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    pub fn sign(&self, subject: &Subject<'_>, jti: String, now: UnixTime) -> String {
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub: subject.user_id.to_owned(),
+            aud: self.audience.clone(),
+            iat: now.as_secs(),
+            exp: now.plus(self.ttl).as_secs(),
+            jti,
+            client_id: subject.client.to_owned(),
+            org: subject.organization_id.to_owned(),
+            role: subject.role.to_owned(),
+            sid: subject.session_id.to_owned(),
+            amr: subject.amr.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = Some(self.active.kid.clone());
+        // Signing with a well-formed Ed25519 key cannot fail.
+        jsonwebtoken::encode(&header, &claims, &self.active.encoding).expect("Ed25519 signing")
+    }
+
+    pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.ok_or(TokenError::Invalid)?;
+        let key = std::iter::once(&self.active)
+            .chain(&self.retired)
+            .find(|k| k.kid == kid)
+            .ok_or(TokenError::Invalid)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.validate_exp = false;
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if data.claims.exp <= now.as_secs() {
+            return Err(TokenError::Expired);
+        }
+        Ok(data.claims)
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<_> = std::iter::once(&self.active)
+            .chain(&self.retired)
+            .map(SigningKey::public_jwk)
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+    fn issuer(key: SigningKey) -> TokenIssuer {
+        TokenIssuer::new(key, vec![], "https://authgate.test".into(), "inbox".into(), Duration::from_secs(600))
+    }
+
+    fn subject() -> Subject<'static> {
+        Subject {
+            user_id: "u1",
+            organization_id: "o1",
+            role: "agent",
+            session_id: "s1",
+            client: "web",
+            amr: &["pwd", "otp"],
+        }
+    }
+
+    #[test]
+    fn a_signed_token_verifies_with_its_claims() {
+        let iss = issuer(SigningKey::from_seed([7; 32]));
+        let token = iss.sign(&subject(), "j1".into(), T0);
+        let claims = iss.verify(&token, T0.plus(Duration::from_secs(10))).unwrap();
+        assert_eq!(claims.sub, "u1");
+        assert_eq!(claims.amr, vec!["pwd", "otp"]);
+        assert_eq!(claims.exp - claims.iat, 600);
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let iss = issuer(SigningKey::from_seed([7; 32]));
+        let token = iss.sign(&subject(), "j1".into(), T0);
+        assert_eq!(iss.verify(&token, T0.plus(Duration::from_secs(600))), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_from_another_key_is_refused() {
+        let token = issuer(SigningKey::from_seed([8; 32])).sign(&subject(), "j".into(), T0);
+        assert_eq!(issuer(SigningKey::from_seed([7; 32])).verify(&token, T0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_tampered_payload_is_refused() {
+        let iss = issuer(SigningKey::from_seed([7; 32]));
+        let token = iss.sign(&subject(), "j1".into(), T0);
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut claims: serde_json::Value = serde_json::from_slice(&B64URL.decode(&parts[1]).unwrap()).unwrap();
+        claims["role"] = "admin".into();
+        parts[1] = B64URL.encode(serde_json::to_vec(&claims).unwrap());
+        assert_eq!(iss.verify(&parts.join("."), T0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn an_unsigned_token_is_refused() {
+        let iss = issuer(SigningKey::from_seed([7; 32]));
+        let header = B64URL.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
+        let token = iss.sign(&subject(), "j1".into(), T0);
+        let payload = token.split('.').nth(1).unwrap();
+        assert_eq!(iss.verify(&format!("{header}.{payload}."), T0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn the_ttl_is_capped_at_fifteen_minutes() {
+        let iss = TokenIssuer::new(SigningKey::from_seed([7; 32]), vec![], "i".into(), "a".into(), Duration::from_secs(3600));
+        assert_eq!(iss.ttl(), MAX_ACCESS_TTL);
+    }
+
+    #[test]
+    fn keys_round_trip_through_pkcs8_pem() {
+        let key = SigningKey::generate(&mut rand_core::OsRng);
+        let pem = key.to_pkcs8_pem();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        let again = SigningKey::from_pkcs8_pem(&pem).unwrap();
+        assert_eq!(again.kid(), key.kid());
+        assert_eq!(SigningKey::from_pkcs8_pem("garbage").unwrap_err(), TokenError::BadKey);
+    }
+
+    #[test]
+    fn the_jwks_lists_the_public_key_only() {
+        let key = SigningKey::from_seed([7; 32]);
+        let jwks = issuer(key.clone()).jwks();
+        let k = &jwks["keys"][0];
+        assert_eq!(k["kty"], "OKP");
+        assert_eq!(k["kid"], key.kid());
+        assert!(k.get("d").is_none());
+    }
+}

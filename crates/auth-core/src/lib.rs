@@ -1,0 +1,19 @@
+//! Authgate's domain core: every rule of two-factor login as pure logic.
+//!
+//! Nothing here performs I/O or reads a clock: time arrives as [`UnixTime`]
+//! and randomness as a caller-supplied CSPRNG, so each rule can be tested at
+//! any instant and with any random source.
+
+pub mod enrollment;
+pub mod identity;
+pub mod jwt;
+pub mod opaque_token;
+pub mod otpauth;
+pub mod outcome;
+pub mod password;
+pub mod policy;
+pub mod qr;
+pub mod time;
+pub mod totp;
+
+pub use time::UnixTime;

@@ -1,0 +1,87 @@
+use auth_core::UnixTime;
+use diesel::prelude::*;
+
+use crate::{
+    error::corrupt,
+    events::page,
+    records::{Actor, AuditEventRecord, NewAuditEvent, Page},
+    schema::audit_events as ae,
+    StoreError, Tx,
+};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ae)]
+struct AuditRow {
+    id: i64,
+    actor_type: String,
+    actor_id: Option<String>,
+    target_user_id: Option<String>,
+    action: String,
+    ip: Option<String>,
+    details: String,
+    created_at: i64,
+}
+
+impl TryFrom<AuditRow> for AuditEventRecord {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            details: serde_json::from_str(&r.details).map_err(corrupt)?,
+            actor_type: r.actor_type,
+            actor_id: r.actor_id,
+            target_user_id: r.target_user_id,
+            action: r.action,
+            ip: r.ip,
+            at: UnixTime::from_millis(r.created_at),
+        })
+    }
+}
+
+impl Tx<'_> {
+    /// Appends to the audit log. There is no update or delete: the log is
+    /// append-only by construction.
+    pub fn append_audit(&mut self, e: &NewAuditEvent<'_>) -> Result<(), StoreError> {
+        let (actor_type, actor_id) = match e.actor {
+            Actor::User(id) => ("user", Some(id)),
+            Actor::Support => ("support", None),
+            Actor::System => ("system", None),
+        };
+        diesel::insert_into(ae::table)
+            .values((
+                ae::organization_id.eq(e.organization_id),
+                ae::actor_type.eq(actor_type),
+                ae::actor_id.eq(actor_id),
+                ae::target_user_id.eq(e.target_user_id),
+                ae::action.eq(e.action),
+                ae::ip.eq(e.ip),
+                ae::details.eq(e.details.to_string()),
+                ae::created_at.eq(e.at.as_millis()),
+            ))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// An organization's audit events, newest first, optionally about one user.
+    pub fn audit_events(
+        &mut self,
+        organization_id: &str,
+        target_user_id: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<AuditEventRecord>, StoreError> {
+        let mut q = ae::table
+            .filter(ae::organization_id.eq(organization_id))
+            .order(ae::id.desc())
+            .limit(limit + 1)
+            .select(AuditRow::as_select())
+            .into_boxed();
+        if let Some(user) = target_user_id {
+            q = q.filter(ae::target_user_id.eq(user.to_owned()));
+        }
+        if let Some(b) = before {
+            q = q.filter(ae::id.lt(b));
+        }
+        page(q.load(self.conn)?, limit, |r: &AuditEventRecord| r.id)
+    }
+}

@@ -1,0 +1,78 @@
+use auth_core::UnixTime;
+use diesel::prelude::*;
+
+use crate::{
+    error::corrupt,
+    records::{LoginEventRecord, NewLoginEvent, Page},
+    schema::login_events as le,
+    StoreError, Tx,
+};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = le)]
+struct LoginEventRow {
+    id: i64,
+    outcome: String,
+    client: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<LoginEventRow> for LoginEventRecord {
+    type Error = StoreError;
+    fn try_from(r: LoginEventRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            outcome: r.outcome.parse().map_err(corrupt)?,
+            client: r.client.map(|c| c.parse()).transpose().map_err(corrupt)?,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            at: UnixTime::from_millis(r.created_at),
+        })
+    }
+}
+
+impl Tx<'_> {
+    pub fn insert_login_event(&mut self, e: &NewLoginEvent) -> Result<(), StoreError> {
+        diesel::insert_into(le::table)
+            .values((
+                le::user_id.eq(&e.user_id),
+                le::organization_id.eq(&e.organization_id),
+                le::outcome.eq(e.outcome.as_str()),
+                le::client.eq(e.client.map(|c| c.as_str())),
+                le::ip.eq(&e.origin.ip),
+                le::user_agent.eq(&e.origin.user_agent),
+                le::created_at.eq(e.at.as_millis()),
+            ))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// A user's attempts, newest first, older than `before` when given.
+    pub fn login_history(&mut self, user_id: &str, before: Option<i64>, limit: i64) -> Result<Page<LoginEventRecord>, StoreError> {
+        let mut q = le::table
+            .filter(le::user_id.eq(user_id))
+            .order(le::id.desc())
+            .limit(limit + 1)
+            .select(LoginEventRow::as_select())
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(le::id.lt(b));
+        }
+        let rows = q.load(self.conn)?;
+        page(rows, limit, |r: &LoginEventRecord| r.id)
+    }
+}
+
+/// Cuts one extra row off to learn whether another page follows.
+pub(crate) fn page<R, T>(mut rows: Vec<R>, limit: i64, id: impl Fn(&T) -> i64) -> Result<Page<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let items: Vec<T> = rows.into_iter().map(T::try_from).collect::<Result<_, _>>()?;
+    let next_before = if more { items.last().map(id) } else { None };
+    Ok(Page { items, next_before })
+}

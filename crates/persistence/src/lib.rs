@@ -1,0 +1,23 @@
+//! Authgate's storage: SQL lives here and nowhere else.
+//!
+//! [`Store`] owns a bounded connection pool and hands out [`Tx`], a unit of
+//! work in one transaction; the methods on `Tx` are the only queries the
+//! service runs. Calls block: the HTTP layer runs them off its async workers.
+
+mod audit;
+mod challenges;
+mod db;
+mod error;
+mod events;
+mod factors;
+mod organizations;
+pub mod records;
+mod schema;
+pub mod secret_box;
+mod sessions;
+mod users;
+
+pub use db::{DatabaseUrl, DbConfig, Store, Tx};
+pub use error::StoreError;
+pub use factors::StoredFactor;
+pub use secret_box::SecretBox;

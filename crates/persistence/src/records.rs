@@ -1,0 +1,202 @@
+//! What the store reads and writes, in domain types. Rows that do not parse
+//! into these are reported as corrupt rather than passed on.
+
+use auth_core::{
+    identity::{ClientKind, DisplayName, Email, Role},
+    opaque_token::TokenHash,
+    outcome::LoginOutcome,
+    password::PasswordHash,
+    policy::{OrganizationPolicy, UserFacts},
+    UnixTime,
+};
+
+#[derive(Clone, Debug)]
+pub struct OrganizationRecord {
+    pub id: String,
+    pub name: String,
+    pub policy: OrganizationPolicy,
+    pub created_at: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewOrganization {
+    pub id: String,
+    pub name: DisplayName,
+    pub created_at: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub id: String,
+    pub organization_id: String,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: PasswordHash,
+    /// An admin requires 2FA of this user.
+    pub two_factor_required: bool,
+    pub disabled: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl UserRecord {
+    pub fn facts(&self) -> UserFacts {
+        UserFacts {
+            role: self.role,
+            required_by_admin: self.two_factor_required,
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub id: String,
+    pub organization_id: String,
+    pub email: Email,
+    pub name: DisplayName,
+    pub role: Role,
+    pub password_hash: PasswordHash,
+    pub two_factor_required: bool,
+    pub created_at: UnixTime,
+}
+
+/// A partial update of a user; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    pub name: Option<DisplayName>,
+    pub role: Option<Role>,
+    pub two_factor_required: Option<bool>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<PasswordHash>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub client: ClientKind,
+    pub amr: Vec<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: String,
+    pub refresh_token_hash: TokenHash,
+    pub client: ClientKind,
+    pub amr: Vec<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeKind {
+    /// Password proven; a TOTP code must follow.
+    Otp,
+    /// Password proven; 2FA is required and must be set up first.
+    Enrollment,
+}
+
+impl ChallengeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeKind::Otp => "otp",
+            ChallengeKind::Enrollment => "enrollment",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ChallengeRecord {
+    pub id: String,
+    pub user_id: String,
+    pub kind: ChallengeKind,
+    pub client: ClientKind,
+    pub failed_attempts: i32,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewChallenge {
+    pub id: String,
+    pub token_hash: TokenHash,
+    pub user_id: String,
+    pub kind: ChallengeKind,
+    pub client: ClientKind,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// Where a request came from, for the history and the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct RequestOrigin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewLoginEvent {
+    pub user_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub outcome: LoginOutcome,
+    pub client: Option<ClientKind>,
+    pub origin: RequestOrigin,
+    pub at: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoginEventRecord {
+    pub id: i64,
+    pub outcome: LoginOutcome,
+    pub client: Option<ClientKind>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub at: UnixTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor<'a> {
+    User(&'a str),
+    Support,
+    System,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAuditEvent<'a> {
+    pub organization_id: Option<&'a str>,
+    pub actor: Actor<'a>,
+    pub target_user_id: Option<&'a str>,
+    pub action: &'a str,
+    pub ip: Option<&'a str>,
+    pub details: serde_json::Value,
+    pub at: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditEventRecord {
+    pub id: i64,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub target_user_id: Option<String>,
+    pub action: String,
+    pub ip: Option<String>,
+    pub details: serde_json::Value,
+    pub at: UnixTime,
+}
+
+/// One page of a newest-first list; pass `next_before` back to continue.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_before: Option<i64>,
+}

@@ -1,0 +1,113 @@
+//! The one diesel schema shared by SQLite and PostgreSQL. Hand-written, in
+//! portable types only; `migrations/<backend>/` must match it.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        two_factor_policy -> Text,
+        grace_period_hours -> Integer,
+        policy_since -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        organization_id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        two_factor_required -> Bool,
+        disabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Text,
+        state -> Text,
+        secret_ciphertext -> Binary,
+        algorithm -> Text,
+        started_at -> BigInt,
+        enabled_at -> Nullable<BigInt>,
+        last_used_step -> Nullable<BigInt>,
+        source -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        refresh_token_hash -> Text,
+        client -> Text,
+        amr -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_challenges (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        kind -> Text,
+        client -> Text,
+        failed_attempts -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_events (id) {
+        id -> BigInt,
+        user_id -> Nullable<Text>,
+        organization_id -> Nullable<Text>,
+        outcome -> Text,
+        client -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        organization_id -> Nullable<Text>,
+        actor_type -> Text,
+        actor_id -> Nullable<Text>,
+        target_user_id -> Nullable<Text>,
+        action -> Text,
+        ip -> Nullable<Text>,
+        details -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(totp_factors -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(login_challenges -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    totp_factors,
+    sessions,
+    login_challenges,
+    login_events,
+    audit_events,
+);

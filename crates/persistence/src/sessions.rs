@@ -1,0 +1,156 @@
+use auth_core::{opaque_token::TokenHash, UnixTime};
+use diesel::prelude::*;
+
+use crate::{
+    error::corrupt,
+    records::{NewSession, SessionRecord, UserRecord},
+    schema::{sessions, users},
+    users::UserRow,
+    StoreError, Tx,
+};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    id: String,
+    user_id: String,
+    client: String,
+    amr: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    created_at: i64,
+    last_used_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            client: r.client.parse().map_err(corrupt)?,
+            amr: r.amr.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            id: r.id,
+            user_id: r.user_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            created_at: UnixTime::from_millis(r.created_at),
+            last_used_at: UnixTime::from_millis(r.last_used_at),
+            expires_at: UnixTime::from_millis(r.expires_at),
+        })
+    }
+}
+
+impl Tx<'_> {
+    pub fn insert_session(&mut self, s: &NewSession) -> Result<(), StoreError> {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(&s.id),
+                sessions::user_id.eq(&s.user_id),
+                sessions::refresh_token_hash.eq(s.refresh_token_hash.as_str()),
+                sessions::client.eq(s.client.as_str()),
+                sessions::amr.eq(s.amr.join(" ")),
+                sessions::ip.eq(&s.ip),
+                sessions::user_agent.eq(&s.user_agent),
+                sessions::created_at.eq(s.created_at.as_millis()),
+                sessions::last_used_at.eq(s.created_at.as_millis()),
+                sessions::expires_at.eq(s.expires_at.as_millis()),
+            ))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// The live session and its user, for a request bearing an access
+    /// token: one indexed lookup. A revoked or expired session, or a
+    /// disabled user, yields nothing.
+    pub fn live_session(&mut self, session_id: &str, now: UnixTime) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let row = sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq(session_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.as_millis()))
+            .filter(users::disabled.eq(false))
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .first::<(SessionRow, UserRow)>(self.conn)
+            .optional()?;
+        row.map(|(s, u)| Ok((s.try_into()?, u.try_into()?))).transpose()
+    }
+
+    /// Swaps a live session's refresh token for a new one (rotation). The
+    /// old token stops working in the same statement, so it can be
+    /// exchanged once only.
+    pub fn rotate_refresh_token(
+        &mut self,
+        presented: &TokenHash,
+        replacement: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(session_id) = sessions::table
+            .filter(sessions::refresh_token_hash.eq(presented.as_str()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.as_millis()))
+            .select(sessions::id)
+            .first::<String>(self.conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let n = diesel::update(
+            sessions::table
+                .find(&session_id)
+                .filter(sessions::refresh_token_hash.eq(presented.as_str()))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set((
+            sessions::refresh_token_hash.eq(replacement.as_str()),
+            sessions::last_used_at.eq(now.as_millis()),
+        ))
+        .execute(self.conn)?;
+        if n != 1 {
+            return Ok(None);
+        }
+        sessions::table
+            .find(&session_id)
+            .select(SessionRow::as_select())
+            .first(self.conn)?
+            .try_into()
+            .map(Some)
+    }
+
+    pub fn revoke_session(&mut self, session_id: &str, now: UnixTime) -> Result<bool, StoreError> {
+        let n = diesel::update(sessions::table.find(session_id).filter(sessions::revoked_at.is_null()))
+            .set(sessions::revoked_at.eq(now.as_millis()))
+            .execute(self.conn)?;
+        Ok(n == 1)
+    }
+
+    /// Ends every session of a user; returns how many were live.
+    pub fn revoke_user_sessions(&mut self, user_id: &str, now: UnixTime) -> Result<usize, StoreError> {
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now.as_millis()))
+        .execute(self.conn)?)
+    }
+
+    /// Ends every session of a user but `keep` (the one making the change).
+    pub fn revoke_other_sessions(&mut self, user_id: &str, keep: &str, now: UnixTime) -> Result<usize, StoreError> {
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::id.ne(keep))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now.as_millis()))
+        .execute(self.conn)?)
+    }
+
+    /// Records that a session has now proven more factors.
+    pub fn set_session_amr(&mut self, session_id: &str, amr: &[&str]) -> Result<(), StoreError> {
+        diesel::update(sessions::table.find(session_id))
+            .set(sessions::amr.eq(amr.join(" ")))
+            .execute(self.conn)?;
+        Ok(())
+    }
+}

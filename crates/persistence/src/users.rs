@@ -1,0 +1,144 @@
+use auth_core::{password::PasswordHash, UnixTime};
+use diesel::{prelude::*, result::DatabaseErrorKind};
+
+use crate::{
+    error::corrupt,
+    records::{NewUser, UserChanges, UserRecord},
+    schema::users,
+    StoreError, Tx,
+};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    id: String,
+    organization_id: String,
+    email: String,
+    name: String,
+    role: String,
+    password_hash: String,
+    two_factor_required: bool,
+    disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            email: r.email.parse().map_err(corrupt)?,
+            role: r.role.parse().map_err(corrupt)?,
+            password_hash: PasswordHash::from_stored(r.password_hash),
+            id: r.id,
+            organization_id: r.organization_id,
+            name: r.name,
+            two_factor_required: r.two_factor_required,
+            disabled: r.disabled,
+            created_at: UnixTime::from_millis(r.created_at),
+            updated_at: UnixTime::from_millis(r.updated_at),
+        })
+    }
+}
+
+impl Tx<'_> {
+    pub fn insert_user(&mut self, user: &NewUser) -> Result<(), StoreError> {
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(&user.id),
+                users::organization_id.eq(&user.organization_id),
+                users::email.eq(user.email.as_str()),
+                users::name.eq(user.name.as_str()),
+                users::role.eq(user.role.as_str()),
+                users::password_hash.eq(user.password_hash.as_str()),
+                users::two_factor_required.eq(user.two_factor_required),
+                users::disabled.eq(false),
+                users::created_at.eq(user.created_at.as_millis()),
+                users::updated_at.eq(user.created_at.as_millis()),
+            ))
+            .execute(self.conn)
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::EmailTaken,
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    pub fn user_by_email(&mut self, email: &auth_core::identity::Email) -> Result<Option<UserRecord>, StoreError> {
+        users::table
+            .filter(users::email.eq(email.as_str()))
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()?
+            .map(UserRecord::try_from)
+            .transpose()
+    }
+
+    pub fn user_by_id(&mut self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()?
+            .map(UserRecord::try_from)
+            .transpose()
+    }
+
+    /// A user of `organization_id` only: other organizations' users are
+    /// indistinguishable from users that do not exist.
+    pub fn user_in_organization(&mut self, organization_id: &str, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        users::table
+            .find(id)
+            .filter(users::organization_id.eq(organization_id))
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()?
+            .map(UserRecord::try_from)
+            .transpose()
+    }
+
+    /// Users of an organization, oldest first, `limit` from `offset`.
+    pub fn users_of_organization(
+        &mut self,
+        organization_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<UserRecord>, i64), StoreError> {
+        let total = users::table
+            .filter(users::organization_id.eq(organization_id))
+            .count()
+            .get_result(self.conn)?;
+        let rows = users::table
+            .filter(users::organization_id.eq(organization_id))
+            .order((users::created_at.asc(), users::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .select(UserRow::as_select())
+            .load(self.conn)?;
+        let users = rows.into_iter().map(UserRecord::try_from).collect::<Result<_, _>>()?;
+        Ok((users, total))
+    }
+
+    pub fn update_user(&mut self, id: &str, changes: &UserChanges, now: UnixTime) -> Result<(), StoreError> {
+        // One statement per field keeps the query portable and typed; they
+        // all run in the caller's transaction.
+        let target = users::table.find(id);
+        if let Some(name) = &changes.name {
+            diesel::update(target).set(users::name.eq(name.as_str())).execute(self.conn)?;
+        }
+        if let Some(role) = changes.role {
+            diesel::update(target).set(users::role.eq(role.as_str())).execute(self.conn)?;
+        }
+        if let Some(required) = changes.two_factor_required {
+            diesel::update(target).set(users::two_factor_required.eq(required)).execute(self.conn)?;
+        }
+        if let Some(disabled) = changes.disabled {
+            diesel::update(target).set(users::disabled.eq(disabled)).execute(self.conn)?;
+        }
+        if let Some(hash) = &changes.password_hash {
+            diesel::update(target).set(users::password_hash.eq(hash.as_str())).execute(self.conn)?;
+        }
+        diesel::update(target).set(users::updated_at.eq(now.as_millis())).execute(self.conn)?;
+        Ok(())
+    }
+}
