@@ -1,1 +1,9 @@
+//! End-to-end tests: the real application over real HTTP, one binary.
 
+mod helpers;
+
+mod cli;
+mod errors;
+mod login;
+mod openapi;
+mod self_service;

@@ -83,13 +83,19 @@ fn execute(cli: Cli) -> Result<(), String> {
             command: OrgCommand::Create { name, admin_email },
         } => {
             let name: DisplayName = name.parse().map_err(|e| format!("--name: {e}"))?;
-            let email: Email = admin_email.parse().map_err(|e| format!("--admin-email: {e}"))?;
+            let email: Email = admin_email
+                .parse()
+                .map_err(|e| format!("--admin-email: {e}"))?;
             let password = read_password_from_stdin()?;
             let services = startup::services(&settings).map_err(|e| e.to_string())?;
             let created = services
                 .create_organization(&name, &email, password)
                 .map_err(|e| e.to_string())?;
-            println!("organization {} created: {}", created.organization_id, name.as_str());
+            println!(
+                "organization {} created: {}",
+                created.organization_id,
+                name.as_str()
+            );
             println!("admin {} ({})", email, created.admin_id);
             if let Some(p) = created.generated_password {
                 println!("password: {}  (shown once)", p.expose());
@@ -114,7 +120,9 @@ fn read_password_from_stdin() -> Result<Option<Password>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    Password::new_secret(text).map(Some).map_err(|e| format!("password: {e}"))
+    Password::new_secret(text)
+        .map(Some)
+        .map_err(|e| format!("password: {e}"))
 }
 
 fn serve(settings: Settings) -> Result<(), String> {
@@ -122,9 +130,14 @@ fn serve(settings: Settings) -> Result<(), String> {
     startup::bootstrap(&services, &settings).map_err(|e| e.to_string())?;
     let runtime = actix_web::rt::System::new();
     runtime.block_on(async {
-        let app = Application::build(&settings, services).map_err(|e| e.to_string())?;
+        let app = Application::build(&settings, std::sync::Arc::new(services))
+            .map_err(|e| e.to_string())?;
         tracing::info!(address = %settings.listen, port = app.port(), "authgate listening");
-        println!("authgate listening on http://{}:{}", settings.listen.ip(), app.port());
+        println!(
+            "authgate listening on http://{}:{}",
+            settings.listen.ip(),
+            app.port()
+        );
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

@@ -90,7 +90,12 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    fn ranged<T>(&self, var: &'static str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    fn ranged<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
     where
         T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
         T::Err: std::fmt::Display,
@@ -106,7 +111,12 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    fn secs(&self, var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+    fn secs(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
         self.ranged(var, default, range).map(Duration::from_secs)
     }
 
@@ -138,7 +148,10 @@ impl Settings {
                 })
             }
         };
-        let data_dir = PathBuf::from(v.get("AUTHGATE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let data_dir = PathBuf::from(
+            v.get("AUTHGATE_DATA_DIR")
+                .unwrap_or_else(|| "./data".into()),
+        );
         let database_url = match v.get("AUTHGATE_DATABASE_URL") {
             Some(url) => DatabaseUrl::parse(&url).map_err(|e| ConfigError {
                 var: "AUTHGATE_DATABASE_URL",
@@ -157,10 +170,12 @@ impl Settings {
                 })
             }
         };
-        let algorithm: Algorithm = v.parse("AUTHGATE_TOTP_ALGORITHM", Algorithm::Sha1).map_err(|_| ConfigError {
-            var: "AUTHGATE_TOTP_ALGORITHM",
-            message: "expected SHA1, SHA256 or SHA512".into(),
-        })?;
+        let algorithm: Algorithm = v
+            .parse("AUTHGATE_TOTP_ALGORITHM", Algorithm::Sha1)
+            .map_err(|_| ConfigError {
+                var: "AUTHGATE_TOTP_ALGORITHM",
+                message: "expected SHA1, SHA256 or SHA512".into(),
+            })?;
         let settings = Self {
             environment,
             listen: v.parse("AUTHGATE_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
@@ -168,11 +183,27 @@ impl Settings {
             db_pool_size: v.ranged("AUTHGATE_DB_POOL_SIZE", 8, 1..=256)?,
             db_pool_timeout: v.secs("AUTHGATE_DB_POOL_TIMEOUT_SECS", 3, 1..=60)?,
             workers: v.ranged("AUTHGATE_WORKERS", cores, 1..=256)?,
-            issuer: v.get("AUTHGATE_ISSUER").unwrap_or_else(|| "authgate".into()),
-            audience: v.get("AUTHGATE_AUDIENCE").unwrap_or_else(|| "authgate".into()),
-            access_token_ttl: v.secs("AUTHGATE_ACCESS_TOKEN_TTL_SECS", 900, 60..=MAX_ACCESS_TTL.as_secs())?,
-            refresh_token_ttl: v.secs("AUTHGATE_REFRESH_TOKEN_TTL_SECS", 30 * 86400, 300..=365 * 86400)?,
-            challenge_ttl: v.secs("AUTHGATE_CHALLENGE_TTL_SECS", 300, 30..=MAX_CHALLENGE_TTL.as_secs())?,
+            issuer: v
+                .get("AUTHGATE_ISSUER")
+                .unwrap_or_else(|| "authgate".into()),
+            audience: v
+                .get("AUTHGATE_AUDIENCE")
+                .unwrap_or_else(|| "authgate".into()),
+            access_token_ttl: v.secs(
+                "AUTHGATE_ACCESS_TOKEN_TTL_SECS",
+                900,
+                60..=MAX_ACCESS_TTL.as_secs(),
+            )?,
+            refresh_token_ttl: v.secs(
+                "AUTHGATE_REFRESH_TOKEN_TTL_SECS",
+                30 * 86400,
+                300..=365 * 86400,
+            )?,
+            challenge_ttl: v.secs(
+                "AUTHGATE_CHALLENGE_TTL_SECS",
+                300,
+                30..=MAX_CHALLENGE_TTL.as_secs(),
+            )?,
             max_code_attempts: v.ranged("AUTHGATE_MAX_CODE_ATTEMPTS", 5, 1..=20)?,
             enrollment_ttl: v.secs("AUTHGATE_ENROLLMENT_TTL_SECS", 600, 60..=3600)?,
             totp: TotpParams {
@@ -180,11 +211,25 @@ impl Settings {
                 period_secs: 30,
                 window: v.ranged("AUTHGATE_TOTP_WINDOW", 1, 0..=3)?,
             },
-            totp_issuer: v.get("AUTHGATE_TOTP_ISSUER").unwrap_or_else(|| "Authgate".into()),
+            totp_issuer: v
+                .get("AUTHGATE_TOTP_ISSUER")
+                .unwrap_or_else(|| "Authgate".into()),
             password: PasswordParams {
-                memory_kib: v.ranged("AUTHGATE_ARGON2_MEMORY_KIB", PasswordParams::default().memory_kib, 8..=4 * 1024 * 1024)?,
-                iterations: v.ranged("AUTHGATE_ARGON2_ITERATIONS", PasswordParams::default().iterations, 1..=100)?,
-                parallelism: v.ranged("AUTHGATE_ARGON2_PARALLELISM", PasswordParams::default().parallelism, 1..=16)?,
+                memory_kib: v.ranged(
+                    "AUTHGATE_ARGON2_MEMORY_KIB",
+                    PasswordParams::default().memory_kib,
+                    8..=4 * 1024 * 1024,
+                )?,
+                iterations: v.ranged(
+                    "AUTHGATE_ARGON2_ITERATIONS",
+                    PasswordParams::default().iterations,
+                    1..=100,
+                )?,
+                parallelism: v.ranged(
+                    "AUTHGATE_ARGON2_PARALLELISM",
+                    PasswordParams::default().parallelism,
+                    1..=16,
+                )?,
             },
             signing_key: v.key("AUTHGATE_SIGNING_KEY", "AUTHGATE_SIGNING_KEY_FILE"),
             encryption_key: v.key("AUTHGATE_ENCRYPTION_KEY", "AUTHGATE_ENCRYPTION_KEY_FILE"),
@@ -224,7 +269,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -232,7 +280,10 @@ mod tests {
     fn defaults_are_safe_and_local() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(s.database_url, DatabaseUrl::Sqlite("./data/authgate.db".into()));
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite("./data/authgate.db".into())
+        );
         assert_eq!(s.access_token_ttl, Duration::from_secs(900));
         assert_eq!(s.password, PasswordParams::default());
         assert_eq!(s.bootstrap_admin_email.as_str(), "admin@localhost");
@@ -241,7 +292,10 @@ mod tests {
     #[test]
     fn the_database_defaults_into_the_data_dir() {
         let s = settings(&[("AUTHGATE_DATA_DIR", "/srv/ag")]).unwrap();
-        assert_eq!(s.database_url, DatabaseUrl::Sqlite("/srv/ag/authgate.db".into()));
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite("/srv/ag/authgate.db".into())
+        );
     }
 
     #[test]

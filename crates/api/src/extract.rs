@@ -29,7 +29,8 @@ pub struct Authenticated {
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
 }
 
 impl FromRequest for Authenticated {
@@ -44,11 +45,19 @@ impl FromRequest for Authenticated {
             let token = token.ok_or(ApiError::Unauthorized)?;
             let at = now();
             // Signature, audience, issuer, type and expiry: no I/O needed.
-            let claims = services.tokens.verify(&token, at).map_err(|_| ApiError::Unauthorized)?;
+            let claims = services
+                .tokens
+                .verify(&token, at)
+                .map_err(|_| ApiError::Unauthorized)?;
             let sid = claims.sid.clone();
-            let found = web::block(move || services.store.read(|tx| tx.live_session(&sid, at))).await??;
+            let found =
+                web::block(move || services.store.read(|tx| tx.live_session(&sid, at))).await??;
             match found {
-                Some((session, user)) if user.id == claims.sub => Ok(Self { user, session, claims }),
+                Some((session, user)) if user.id == claims.sub => Ok(Self {
+                    user,
+                    session,
+                    claims,
+                }),
                 _ => Err(ApiError::Unauthorized),
             }
         })

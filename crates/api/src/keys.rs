@@ -18,7 +18,10 @@ pub enum KeyError {
     #[error("{var}: {message}")]
     Invalid { var: &'static str, message: String },
     #[error("cannot read or write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct Keys {
@@ -35,11 +38,18 @@ pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
         var: "AUTHGATE_SIGNING_KEY",
         message: e.to_string(),
     })?;
-    let encryption_b64 = material(&settings.encryption_key, &dir.join("encryption.key"), || {
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
-        format!("{}\n", base64::engine::general_purpose::STANDARD.encode(key))
-    })?;
+    let encryption_b64 = material(
+        &settings.encryption_key,
+        &dir.join("encryption.key"),
+        || {
+            let mut key = [0u8; 32];
+            OsRng.fill_bytes(&mut key);
+            format!(
+                "{}\n",
+                base64::engine::general_purpose::STANDARD.encode(key)
+            )
+        },
+    )?;
     let encryption = base64::engine::general_purpose::STANDARD
         .decode(encryption_b64.trim())
         .ok()
@@ -48,10 +58,17 @@ pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
             var: "AUTHGATE_ENCRYPTION_KEY",
             message: "expected 32 bytes, base64-encoded".into(),
         })?;
-    Ok(Keys { signing, encryption })
+    Ok(Keys {
+        signing,
+        encryption,
+    })
 }
 
-fn material(source: &KeySource, generated_path: &Path, generate: impl FnOnce() -> String) -> Result<String, KeyError> {
+fn material(
+    source: &KeySource,
+    generated_path: &Path,
+    generate: impl FnOnce() -> String,
+) -> Result<String, KeyError> {
     match source {
         KeySource::Inline(v) => Ok(v.clone()),
         KeySource::File(path) => read(path),
@@ -120,7 +137,10 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             for f in ["signing.pem", "encryption.key"] {
-                let mode = fs::metadata(tmp.path().join("keys").join(f)).unwrap().permissions().mode();
+                let mode = fs::metadata(tmp.path().join("keys").join(f))
+                    .unwrap()
+                    .permissions()
+                    .mode();
                 assert_eq!(mode & 0o777, 0o600, "{f}");
             }
         }
@@ -139,6 +159,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = settings(tmp.path());
         s.encryption_key = KeySource::Inline("c2hvcnQ=".into());
-        assert!(matches!(load(&s), Err(KeyError::Invalid { var: "AUTHGATE_ENCRYPTION_KEY", .. })));
+        assert!(matches!(
+            load(&s),
+            Err(KeyError::Invalid {
+                var: "AUTHGATE_ENCRYPTION_KEY",
+                ..
+            })
+        ));
     }
 }

@@ -45,7 +45,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -85,7 +90,9 @@ pub struct ApiDoc;
 
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn spec_json() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes");
+    let mut s = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
     s.push('\n');
     s
 }

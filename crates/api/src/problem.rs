@@ -129,7 +129,9 @@ impl ResponseError for ApiError {
             | ApiError::InvalidCode
             | ApiError::InvalidChallenge
             | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::TwoFactorEnforced(_) => StatusCode::FORBIDDEN,
+            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::TwoFactorEnforced(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -170,7 +172,9 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%reason, "database unavailable");
                 ApiError::Unavailable
             }
-            StoreError::EmailTaken => ApiError::conflict("email_taken", "a user with this email already exists"),
+            StoreError::EmailTaken => {
+                ApiError::conflict("email_taken", "a user with this email already exists")
+            }
             other => {
                 tracing::error!(error = %other, "storage error");
                 ApiError::Internal
@@ -188,10 +192,16 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     match err {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge
+        }
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::InvalidRequest(format!("invalid body: {e}")),
-        JsonPayloadError::Deserialize(e) => ApiError::InvalidRequest(format!("malformed JSON: {e}")),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::InvalidRequest(format!("invalid body: {e}"))
+        }
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::InvalidRequest(format!("malformed JSON: {e}"))
+        }
         _ => ApiError::InvalidRequest("the request body could not be read".into()),
     }
     .into()

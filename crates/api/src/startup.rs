@@ -28,7 +28,10 @@ pub enum StartupError {
     #[error("invalid argon2 settings: {0}")]
     Password(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Setup(String),
 }
@@ -36,7 +39,8 @@ pub enum StartupError {
 /// Opens the store (applying migrations) and assembles the use cases.
 pub fn services(settings: &Settings) -> Result<Services, StartupError> {
     let keys = keys::load(settings)?;
-    let secrets = SecretBox::new(&keys.encryption).map_err(|e| StartupError::Setup(e.to_string()))?;
+    let secrets =
+        SecretBox::new(&keys.encryption).map_err(|e| StartupError::Setup(e.to_string()))?;
     let store = Store::open(
         &DbConfig {
             url: settings.database_url.clone(),
@@ -46,7 +50,8 @@ pub fn services(settings: &Settings) -> Result<Services, StartupError> {
         },
         secrets,
     )?;
-    let hasher = PasswordHasher::new(settings.password, &mut OsRng).map_err(|e| StartupError::Password(e.to_string()))?;
+    let hasher = PasswordHasher::new(settings.password, &mut OsRng)
+        .map_err(|e| StartupError::Password(e.to_string()))?;
     let tokens = TokenIssuer::new(
         keys.signing,
         vec![],
@@ -89,13 +94,19 @@ pub struct Application {
 }
 
 impl Application {
-    pub fn build(settings: &Settings, services: Services) -> Result<Self, StartupError> {
+    pub fn build(
+        settings: &Settings,
+        services: std::sync::Arc<Services>,
+    ) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(settings.listen).map_err(|source| StartupError::Bind {
             addr: settings.listen.to_string(),
             source,
         })?;
-        let port = listener.local_addr().map_err(|e| StartupError::Setup(e.to_string()))?.port();
-        let services = web::Data::new(services);
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Setup(e.to_string()))?
+            .port();
+        let services = web::Data::from(services);
         let edge = web::Data::new(EdgeConfig {
             trust_proxy_headers: settings.trust_proxy_headers,
         });
@@ -120,12 +131,17 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(routes::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
-                .route("/docs", web::get().to(|| async {
-                    actix_web::HttpResponse::Found()
-                        .insert_header(("Location", "/docs/"))
-                        .finish()
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        actix_web::HttpResponse::Found()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
                 }))
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound) }))
         })
         .workers(settings.workers)
         .listen(listener)

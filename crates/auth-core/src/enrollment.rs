@@ -110,7 +110,11 @@ impl TwoFactor {
     }
 
     /// Begin (or restart) enrollment with a fresh secret.
-    pub fn start(&self, secret: TotpSecret, now: UnixTime) -> Result<PendingEnrollment, EnrollmentError> {
+    pub fn start(
+        &self,
+        secret: TotpSecret,
+        now: UnixTime,
+    ) -> Result<PendingEnrollment, EnrollmentError> {
         match self {
             TwoFactor::Enabled(_) => Err(EnrollmentError::AlreadyEnabled),
             TwoFactor::Disabled | TwoFactor::Pending(_) => Ok(PendingEnrollment {
@@ -178,7 +182,12 @@ impl EnabledFactor {
     /// The step of `code` if it is valid and newer than any step used
     /// before. Storage must still record that step atomically, since two
     /// requests can pass this check at once.
-    pub fn verify(&self, code: &OtpCode, now: UnixTime, params: &TotpParams) -> Result<TimeStep, VerifyError> {
+    pub fn verify(
+        &self,
+        code: &OtpCode,
+        now: UnixTime,
+        params: &TotpParams,
+    ) -> Result<TimeStep, VerifyError> {
         let step = params
             .verify(&self.secret, code, now)
             .ok_or(VerifyError::InvalidCode)?;
@@ -203,8 +212,18 @@ mod tests {
         TotpParams::default()
     }
 
-    fn confirm(pending: PendingEnrollment, code: &OtpCode, now: UnixTime) -> Result<EnabledFactor, EnrollmentError> {
-        pending.confirm(code, now, &p(), DEFAULT_PENDING_TTL, EnrollmentSource::SelfService)
+    fn confirm(
+        pending: PendingEnrollment,
+        code: &OtpCode,
+        now: UnixTime,
+    ) -> Result<EnabledFactor, EnrollmentError> {
+        pending.confirm(
+            code,
+            now,
+            &p(),
+            DEFAULT_PENDING_TTL,
+            EnrollmentSource::SelfService,
+        )
     }
 
     #[test]
@@ -213,14 +232,20 @@ mod tests {
         let code = p().code_at(&secret(1), T0);
         let enabled = confirm(pending, &code, T0).unwrap();
         assert_eq!(enabled.last_used_step, Some(p().step_at(T0)));
-        assert_eq!(TwoFactor::Enabled(enabled).status(), TwoFactorStatus::Enabled);
+        assert_eq!(
+            TwoFactor::Enabled(enabled).status(),
+            TwoFactorStatus::Enabled
+        );
     }
 
     #[test]
     fn a_wrong_code_keeps_the_enrollment_pending() {
         let pending = TwoFactor::Disabled.start(secret(1), T0).unwrap();
         let wrong = p().code_at(&secret(2), T0);
-        assert_eq!(confirm(pending, &wrong, T0), Err(EnrollmentError::InvalidCode));
+        assert_eq!(
+            confirm(pending, &wrong, T0),
+            Err(EnrollmentError::InvalidCode)
+        );
     }
 
     #[test]
@@ -229,7 +254,10 @@ mod tests {
         let second = TwoFactor::Pending(first).start(secret(2), T0).unwrap();
         assert_eq!(second.secret, secret(2));
         let old_code = p().code_at(&secret(1), T0);
-        assert_eq!(confirm(second, &old_code, T0), Err(EnrollmentError::InvalidCode));
+        assert_eq!(
+            confirm(second, &old_code, T0),
+            Err(EnrollmentError::InvalidCode)
+        );
     }
 
     #[test]
@@ -237,7 +265,10 @@ mod tests {
         let pending = TwoFactor::Disabled.start(secret(1), T0).unwrap();
         let later = T0.plus(DEFAULT_PENDING_TTL);
         let code = p().code_at(&secret(1), later);
-        assert_eq!(confirm(pending, &code, later), Err(EnrollmentError::Expired));
+        assert_eq!(
+            confirm(pending, &code, later),
+            Err(EnrollmentError::Expired)
+        );
     }
 
     #[test]
@@ -252,7 +283,10 @@ mod tests {
 
     #[test]
     fn confirming_without_a_pending_enrollment_is_an_error() {
-        assert_eq!(TwoFactor::Disabled.into_pending(), Err(EnrollmentError::NotPending));
+        assert_eq!(
+            TwoFactor::Disabled.into_pending(),
+            Err(EnrollmentError::NotPending)
+        );
     }
 
     #[test]
@@ -262,7 +296,9 @@ mod tests {
         let enabled = confirm(pending, &code, T0).unwrap();
         assert_eq!(enabled.verify(&code, T0, &p()), Err(VerifyError::Replayed));
         let next = T0.plus(Duration::from_secs(30));
-        assert!(enabled.verify(&p().code_at(&secret(1), next), next, &p()).is_ok());
+        assert!(enabled
+            .verify(&p().code_at(&secret(1), next), next, &p())
+            .is_ok());
     }
 
     #[test]
@@ -274,6 +310,9 @@ mod tests {
             source: EnrollmentSource::SelfService,
         };
         let previous = p().code_at_step(&secret(1), TimeStep(p().step_at(T0).0 - 1));
-        assert_eq!(factor.verify(&previous, T0, &p()), Err(VerifyError::Replayed));
+        assert_eq!(
+            factor.verify(&previous, T0, &p()),
+            Err(VerifyError::Replayed)
+        );
     }
 }

@@ -48,7 +48,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,9 @@ impl SigningKey {
     }
 
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
         let public_x = B64URL.encode(public);
         // The key id is derived from the public key, so every instance that
         // loads the same key names it the same way.
@@ -161,7 +165,13 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    pub fn new(active: SigningKey, retired: Vec<SigningKey>, issuer: String, audience: String, ttl: Duration) -> Self {
+    pub fn new(
+        active: SigningKey,
+        retired: Vec<SigningKey>,
+        issuer: String,
+        audience: String,
+        ttl: Duration,
+    ) -> Self {
         Self {
             active,
             retired,
@@ -235,7 +245,13 @@ mod tests {
     const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
 
     fn issuer(key: SigningKey) -> TokenIssuer {
-        TokenIssuer::new(key, vec![], "https://authgate.test".into(), "inbox".into(), Duration::from_secs(600))
+        TokenIssuer::new(
+            key,
+            vec![],
+            "https://authgate.test".into(),
+            "inbox".into(),
+            Duration::from_secs(600),
+        )
     }
 
     fn subject() -> Subject<'static> {
@@ -253,7 +269,9 @@ mod tests {
     fn a_signed_token_verifies_with_its_claims() {
         let iss = issuer(SigningKey::from_seed([7; 32]));
         let token = iss.sign(&subject(), "j1".into(), T0);
-        let claims = iss.verify(&token, T0.plus(Duration::from_secs(10))).unwrap();
+        let claims = iss
+            .verify(&token, T0.plus(Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.amr, vec!["pwd", "otp"]);
         assert_eq!(claims.exp - claims.iat, 600);
@@ -263,13 +281,19 @@ mod tests {
     fn an_expired_token_is_refused() {
         let iss = issuer(SigningKey::from_seed([7; 32]));
         let token = iss.sign(&subject(), "j1".into(), T0);
-        assert_eq!(iss.verify(&token, T0.plus(Duration::from_secs(600))), Err(TokenError::Expired));
+        assert_eq!(
+            iss.verify(&token, T0.plus(Duration::from_secs(600))),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
     fn a_token_from_another_key_is_refused() {
         let token = issuer(SigningKey::from_seed([8; 32])).sign(&subject(), "j".into(), T0);
-        assert_eq!(issuer(SigningKey::from_seed([7; 32])).verify(&token, T0), Err(TokenError::Invalid));
+        assert_eq!(
+            issuer(SigningKey::from_seed([7; 32])).verify(&token, T0),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -277,7 +301,8 @@ mod tests {
         let iss = issuer(SigningKey::from_seed([7; 32]));
         let token = iss.sign(&subject(), "j1".into(), T0);
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let mut claims: serde_json::Value = serde_json::from_slice(&B64URL.decode(&parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&B64URL.decode(&parts[1]).unwrap()).unwrap();
         claims["role"] = "admin".into();
         parts[1] = B64URL.encode(serde_json::to_vec(&claims).unwrap());
         assert_eq!(iss.verify(&parts.join("."), T0), Err(TokenError::Invalid));
@@ -289,12 +314,21 @@ mod tests {
         let header = B64URL.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
         let token = iss.sign(&subject(), "j1".into(), T0);
         let payload = token.split('.').nth(1).unwrap();
-        assert_eq!(iss.verify(&format!("{header}.{payload}."), T0), Err(TokenError::Invalid));
+        assert_eq!(
+            iss.verify(&format!("{header}.{payload}."), T0),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
     fn the_ttl_is_capped_at_fifteen_minutes() {
-        let iss = TokenIssuer::new(SigningKey::from_seed([7; 32]), vec![], "i".into(), "a".into(), Duration::from_secs(3600));
+        let iss = TokenIssuer::new(
+            SigningKey::from_seed([7; 32]),
+            vec![],
+            "i".into(),
+            "a".into(),
+            Duration::from_secs(3600),
+        );
         assert_eq!(iss.ttl(), MAX_ACCESS_TTL);
     }
 
@@ -305,7 +339,10 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         let again = SigningKey::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(again.kid(), key.kid());
-        assert_eq!(SigningKey::from_pkcs8_pem("garbage").unwrap_err(), TokenError::BadKey);
+        assert_eq!(
+            SigningKey::from_pkcs8_pem("garbage").unwrap_err(),
+            TokenError::BadKey
+        );
     }
 
     #[test]

@@ -42,7 +42,12 @@ mod tests {
 
     #[test]
     fn a_plain_uri_has_every_parameter() {
-        let uri = key_uri("Authgate", "ana@example.com", &secret(), &TotpParams::default());
+        let uri = key_uri(
+            "Authgate",
+            "ana@example.com",
+            &secret(),
+            &TotpParams::default(),
+        );
         assert_eq!(
             uri,
             "otpauth://totp/Authgate:ana%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Authgate&algorithm=SHA1&digits=6&period=30"
@@ -51,9 +56,18 @@ mod tests {
 
     #[test]
     fn spaces_colons_and_non_ascii_are_percent_encoded() {
-        let uri = key_uri("Acme: Inbox", "zoë@exämple.com", &secret(), &TotpParams::default());
+        let uri = key_uri(
+            "Acme: Inbox",
+            "zoë@exämple.com",
+            &secret(),
+            &TotpParams::default(),
+        );
         assert!(uri.starts_with("otpauth://totp/Acme%3A%20Inbox:zo%C3%AB%40ex%C3%A4mple.com?"));
         assert!(uri.contains("&issuer=Acme%3A%20Inbox&"));
-        assert_eq!(uri.matches(':').count(), 2, "only the scheme and the label separator");
+        assert_eq!(
+            uri.matches(':').count(),
+            2,
+            "only the scheme and the label separator"
+        );
     }
 }

@@ -4,7 +4,9 @@
 use std::fmt;
 
 use argon2::{
-    password_hash::{PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString},
+    password_hash::{
+        PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
+    },
     Argon2,
 };
 use base64::Engine as _;
@@ -107,9 +109,17 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// Builds the hasher and one dummy hash with the same cost.
-    pub fn new(params: PasswordParams, rng: &mut impl CryptoRngCore) -> Result<Self, PasswordError> {
-        let p = argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(|e| PasswordError::Params(e.to_string()))?;
+    pub fn new(
+        params: PasswordParams,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, PasswordError> {
+        let p = argon2::Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| PasswordError::Params(e.to_string()))?;
         let argon2 = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
         let mut hasher = Self {
             argon2,
@@ -119,7 +129,11 @@ impl PasswordHasher {
         Ok(hasher)
     }
 
-    pub fn hash(&self, password: &Password, rng: &mut impl CryptoRngCore) -> Result<PasswordHash, PasswordError> {
+    pub fn hash(
+        &self,
+        password: &Password,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<PasswordHash, PasswordError> {
         let salt = SaltString::generate(rng);
         self.argon2
             .hash_password(password.0.as_bytes(), &salt)
@@ -131,7 +145,10 @@ impl PasswordHasher {
     /// under older settings keep working.
     pub fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PasswordError> {
         let parsed = PhcHash::new(&hash.0).map_err(|_| PasswordError::CorruptHash)?;
-        Ok(self.argon2.verify_password(password.0.as_bytes(), &parsed).is_ok())
+        Ok(self
+            .argon2
+            .verify_password(password.0.as_bytes(), &parsed)
+            .is_ok())
     }
 
     /// Spends the same work as a real verification and always fails: used
@@ -165,7 +182,9 @@ mod tests {
         let hash = h.hash(&pw, &mut OsRng).unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(h.verify(&pw, &hash).unwrap());
-        assert!(!h.verify(&Password::attempt("wrong".into()).unwrap(), &hash).unwrap());
+        assert!(!h
+            .verify(&Password::attempt("wrong".into()).unwrap(), &hash)
+            .unwrap());
     }
 
     #[test]
@@ -178,13 +197,22 @@ mod tests {
     fn hashes_are_salted() {
         let h = cheap();
         let pw = Password::new_secret("correct horse".into()).unwrap();
-        assert_ne!(h.hash(&pw, &mut OsRng).unwrap(), h.hash(&pw, &mut OsRng).unwrap());
+        assert_ne!(
+            h.hash(&pw, &mut OsRng).unwrap(),
+            h.hash(&pw, &mut OsRng).unwrap()
+        );
     }
 
     #[test]
     fn new_passwords_have_a_minimum_length_and_attempts_a_maximum_size() {
-        assert_eq!(Password::new_secret("short".into()), Err(PasswordError::TooShort));
-        assert_eq!(Password::attempt("x".repeat(2000)), Err(PasswordError::TooLong));
+        assert_eq!(
+            Password::new_secret("short".into()),
+            Err(PasswordError::TooShort)
+        );
+        assert_eq!(
+            Password::attempt("x".repeat(2000)),
+            Err(PasswordError::TooLong)
+        );
     }
 
     #[test]

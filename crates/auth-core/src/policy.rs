@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
-use crate::{enrollment::TwoFactorStatus, identity::Role, identity::string_enum, identity::IdentityError, UnixTime};
+use crate::{
+    enrollment::TwoFactorStatus, identity::string_enum, identity::IdentityError, identity::Role,
+    UnixTime,
+};
 use std::{fmt, str::FromStr};
 
 /// Longest grace period an organization may grant: 30 days.
@@ -113,14 +116,20 @@ impl Requirement {
 pub enum LoginDecision {
     /// Every required factor is proven; `enrollment_deadline` says until when
     /// a grace period lets the user go without 2FA.
-    Authenticated { enrollment_deadline: Option<UnixTime> },
+    Authenticated {
+        enrollment_deadline: Option<UnixTime>,
+    },
     /// The user has 2FA: a code must follow.
     OtpRequired,
     /// 2FA is required and not set up: the user must enroll before any token.
     EnrollmentRequired,
 }
 
-pub fn decide_login(status: TwoFactorStatus, requirement: &Requirement, now: UnixTime) -> LoginDecision {
+pub fn decide_login(
+    status: TwoFactorStatus,
+    requirement: &Requirement,
+    now: UnixTime,
+) -> LoginDecision {
     if status == TwoFactorStatus::Enabled {
         return LoginDecision::OtpRequired;
     }
@@ -207,40 +216,68 @@ mod tests {
         let req = Requirement::of(&agent(false), &OPTIONAL);
         assert_eq!(
             decide_login(Disabled, &req, T0),
-            LoginDecision::Authenticated { enrollment_deadline: None }
+            LoginDecision::Authenticated {
+                enrollment_deadline: None
+            }
         );
     }
 
     #[test]
     fn a_user_with_two_factor_must_give_a_code() {
-        assert_eq!(decide_login(Enabled, &Requirement::NONE, T0), LoginDecision::OtpRequired);
+        assert_eq!(
+            decide_login(Enabled, &Requirement::NONE, T0),
+            LoginDecision::OtpRequired
+        );
         let forced = Requirement::of(&agent(true), &OPTIONAL);
-        assert_eq!(decide_login(Enabled, &forced, T0), LoginDecision::OtpRequired);
+        assert_eq!(
+            decide_login(Enabled, &forced, T0),
+            LoginDecision::OtpRequired
+        );
     }
 
     #[test]
     fn an_agent_forced_by_an_admin_must_enroll_before_any_token() {
         let req = Requirement::of(&agent(true), &OPTIONAL);
         assert_eq!(req.enforced_by, Some(EnforcedBy::Admin));
-        assert_eq!(decide_login(Disabled, &req, T0), LoginDecision::EnrollmentRequired);
-        assert_eq!(decide_login(Pending, &req, T0), LoginDecision::EnrollmentRequired);
+        assert_eq!(
+            decide_login(Disabled, &req, T0),
+            LoginDecision::EnrollmentRequired
+        );
+        assert_eq!(
+            decide_login(Pending, &req, T0),
+            LoginDecision::EnrollmentRequired
+        );
     }
 
     #[test]
     fn an_organization_grace_period_lets_users_in_until_its_deadline() {
-        let req = Requirement::of(&agent(false), &org(OrgTwoFactorPolicy::RequiredForAll, 24 * HOUR));
+        let req = Requirement::of(
+            &agent(false),
+            &org(OrgTwoFactorPolicy::RequiredForAll, 24 * HOUR),
+        );
         let deadline = T0.plus(24 * HOUR);
         assert_eq!(
             decide_login(Disabled, &req, T0.plus(HOUR)),
-            LoginDecision::Authenticated { enrollment_deadline: Some(deadline) }
+            LoginDecision::Authenticated {
+                enrollment_deadline: Some(deadline)
+            }
         );
-        assert_eq!(decide_login(Disabled, &req, deadline), LoginDecision::EnrollmentRequired);
+        assert_eq!(
+            decide_login(Disabled, &req, deadline),
+            LoginDecision::EnrollmentRequired
+        );
     }
 
     #[test]
     fn organization_policy_without_grace_requires_enrollment_at_once() {
-        let req = Requirement::of(&agent(false), &org(OrgTwoFactorPolicy::RequiredForAll, Duration::ZERO));
-        assert_eq!(decide_login(Disabled, &req, T0), LoginDecision::EnrollmentRequired);
+        let req = Requirement::of(
+            &agent(false),
+            &org(OrgTwoFactorPolicy::RequiredForAll, Duration::ZERO),
+        );
+        assert_eq!(
+            decide_login(Disabled, &req, T0),
+            LoginDecision::EnrollmentRequired
+        );
     }
 
     #[test]
@@ -250,7 +287,10 @@ mod tests {
             created_at: T0.plus(100 * HOUR),
             ..agent(false)
         };
-        assert_eq!(Requirement::of(&late, &policy).grace_until, Some(T0.plus(124 * HOUR)));
+        assert_eq!(
+            Requirement::of(&late, &policy).grace_until,
+            Some(T0.plus(124 * HOUR))
+        );
     }
 
     #[test]
@@ -270,20 +310,29 @@ mod tests {
     #[test]
     fn when_admin_and_organization_both_require_it_the_admin_is_reported() {
         let policy = org(OrgTwoFactorPolicy::RequiredForAll, Duration::ZERO);
-        assert_eq!(Requirement::of(&agent(true), &policy).enforced_by, Some(EnforcedBy::Admin));
+        assert_eq!(
+            Requirement::of(&agent(true), &policy).enforced_by,
+            Some(EnforcedBy::Admin)
+        );
     }
 
     #[test]
     fn forced_agent_cannot_disable_two_factor() {
         let req = Requirement::of(&agent(true), &OPTIONAL);
-        assert_eq!(may_disable(&req), Err(DisableError::Enforced(EnforcedBy::Admin)));
+        assert_eq!(
+            may_disable(&req),
+            Err(DisableError::Enforced(EnforcedBy::Admin))
+        );
         let err = may_disable(&req).unwrap_err().to_string();
         assert!(err.contains("contact your administrator"), "{err}");
     }
 
     #[test]
     fn self_enabled_agent_may_disable_two_factor() {
-        assert_eq!(may_disable(&Requirement::of(&agent(false), &OPTIONAL)), Ok(()));
+        assert_eq!(
+            may_disable(&Requirement::of(&agent(false), &OPTIONAL)),
+            Ok(())
+        );
     }
 
     #[test]

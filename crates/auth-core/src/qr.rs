@@ -63,7 +63,9 @@ mod tests {
     fn png_starts_with_the_png_signature() {
         let bytes = png(URI).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-        assert!(png_data_uri(URI).unwrap().starts_with("data:image/png;base64,iVBOR"));
+        assert!(png_data_uri(URI)
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBOR"));
     }
 
     #[test]

@@ -180,18 +180,12 @@ impl TotpParams {
             Algorithm::Sha1 => {
                 totp_lite::totp_custom::<totp_lite::Sha1>(period, DIGITS, secret.as_bytes(), time)
             }
-            Algorithm::Sha256 => totp_lite::totp_custom::<totp_lite::Sha256>(
-                period,
-                DIGITS,
-                secret.as_bytes(),
-                time,
-            ),
-            Algorithm::Sha512 => totp_lite::totp_custom::<totp_lite::Sha512>(
-                period,
-                DIGITS,
-                secret.as_bytes(),
-                time,
-            ),
+            Algorithm::Sha256 => {
+                totp_lite::totp_custom::<totp_lite::Sha256>(period, DIGITS, secret.as_bytes(), time)
+            }
+            Algorithm::Sha512 => {
+                totp_lite::totp_custom::<totp_lite::Sha512>(period, DIGITS, secret.as_bytes(), time)
+            }
         };
         let mut digits = [b'0'; 6];
         digits.copy_from_slice(&text.as_bytes()[..6]);
@@ -232,8 +226,7 @@ mod tests {
     // apps show the last 6, which is what a 6-digit HOTP truncation yields.
     const SEED_SHA1: &[u8] = b"12345678901234567890";
     const SEED_SHA256: &[u8] = b"12345678901234567890123456789012";
-    const SEED_SHA512: &[u8] =
-        b"1234567890123456789012345678901234567890123456789012345678901234";
+    const SEED_SHA512: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
 
     const VECTORS: &[(i64, &str, &str, &str)] = &[
         (59, "94287082", "46119246", "90693936"),
@@ -316,8 +309,20 @@ mod tests {
 
     #[test]
     fn anything_but_six_digits_is_rejected() {
-        for bad in ["", "12345", "1234567", "12345a", "１２３４５６", "123-456", "12\t3456"] {
-            assert_eq!(bad.parse::<OtpCode>(), Err(TotpError::MalformedCode), "{bad:?}");
+        for bad in [
+            "",
+            "12345",
+            "1234567",
+            "12345a",
+            "１２３４５６",
+            "123-456",
+            "12\t3456",
+        ] {
+            assert_eq!(
+                bad.parse::<OtpCode>(),
+                Err(TotpError::MalformedCode),
+                "{bad:?}"
+            );
         }
     }
 

@@ -58,13 +58,17 @@ impl Tx<'_> {
 
     /// The challenge a token stands for, whether or not it is still usable;
     /// the caller decides (and records) why it is not.
-    pub fn challenge_by_token(&mut self, token: &TokenHash) -> Result<Option<(ChallengeRecord, bool)>, StoreError> {
+    pub fn challenge_by_token(
+        &mut self,
+        token: &TokenHash,
+    ) -> Result<Option<(ChallengeRecord, bool)>, StoreError> {
         let row = ch::table
             .filter(ch::token_hash.eq(token.as_str()))
             .select((ChallengeRow::as_select(), ch::consumed_at.is_not_null()))
             .first::<(ChallengeRow, bool)>(self.conn)
             .optional()?;
-        row.map(|(r, consumed)| Ok((r.try_into()?, consumed))).transpose()
+        row.map(|(r, consumed)| Ok((r.try_into()?, consumed)))
+            .transpose()
     }
 
     /// Spends a challenge. False if it was already spent or has expired,
@@ -86,13 +90,24 @@ impl Tx<'_> {
         diesel::update(ch::table.find(id))
             .set(ch::failed_attempts.eq(ch::failed_attempts + 1))
             .execute(self.conn)?;
-        Ok(ch::table.find(id).select(ch::failed_attempts).first(self.conn)?)
+        Ok(ch::table
+            .find(id)
+            .select(ch::failed_attempts)
+            .first(self.conn)?)
     }
 
     /// Spends every open challenge of a user (their factor or status changed).
-    pub fn revoke_user_challenges(&mut self, user_id: &str, now: UnixTime) -> Result<usize, StoreError> {
-        Ok(diesel::update(ch::table.filter(ch::user_id.eq(user_id)).filter(ch::consumed_at.is_null()))
-            .set(ch::consumed_at.eq(now.as_millis()))
-            .execute(self.conn)?)
+    pub fn revoke_user_challenges(
+        &mut self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
+        Ok(diesel::update(
+            ch::table
+                .filter(ch::user_id.eq(user_id))
+                .filter(ch::consumed_at.is_null()),
+        )
+        .set(ch::consumed_at.eq(now.as_millis()))
+        .execute(self.conn)?)
     }
 }

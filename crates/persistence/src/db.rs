@@ -105,8 +105,9 @@ impl Store {
     pub fn open(config: &DbConfig, secrets: SecretBox) -> Result<Self, StoreError> {
         let DatabaseUrl::Sqlite(path) = &config.url;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let manager = ConnectionManager::<Conn>::new(path.to_string_lossy());
         let pool = Pool::builder()
@@ -141,21 +142,31 @@ impl Store {
     }
 
     /// A read-only unit of work (one consistent snapshot).
-    pub fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
-        conn.transaction::<T, TxError<StoreError>, _>(|c| f(&mut Tx { conn: c, secrets }).map_err(TxError::App))
-            .map_err(Self::unwrap_tx_error)
+        conn.transaction::<T, TxError<StoreError>, _>(|c| {
+            f(&mut Tx { conn: c, secrets }).map_err(TxError::App)
+        })
+        .map_err(Self::unwrap_tx_error)
     }
 
     /// A unit of work that writes: all of it commits, or none of it. On
     /// SQLite the write lock is taken up front so that concurrent writers
     /// queue on the busy timeout instead of failing on lock upgrade.
-    pub fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let secrets = &self.secrets;
-        conn.immediate_transaction::<T, TxError<StoreError>, _>(|c| f(&mut Tx { conn: c, secrets }).map_err(TxError::App))
-            .map_err(Self::unwrap_tx_error)
+        conn.immediate_transaction::<T, TxError<StoreError>, _>(|c| {
+            f(&mut Tx { conn: c, secrets }).map_err(TxError::App)
+        })
+        .map_err(Self::unwrap_tx_error)
     }
 
     fn unwrap_tx_error(e: TxError<StoreError>) -> StoreError {
@@ -176,13 +187,25 @@ mod tests {
             DatabaseUrl::parse("sqlite://./data/a.db").unwrap(),
             DatabaseUrl::Sqlite("./data/a.db".into())
         );
-        assert_eq!(DatabaseUrl::parse("/tmp/a.db").unwrap(), DatabaseUrl::Sqlite("/tmp/a.db".into()));
+        assert_eq!(
+            DatabaseUrl::parse("/tmp/a.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/a.db".into())
+        );
     }
 
     #[test]
     fn unknown_schemes_and_memory_databases_are_refused() {
-        assert!(matches!(DatabaseUrl::parse("mysql://x/y"), Err(StoreError::InvalidUrl(_))));
-        assert!(matches!(DatabaseUrl::parse(":memory:"), Err(StoreError::InvalidUrl(_))));
-        assert!(matches!(DatabaseUrl::parse(""), Err(StoreError::InvalidUrl(_))));
+        assert!(matches!(
+            DatabaseUrl::parse("mysql://x/y"),
+            Err(StoreError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse(":memory:"),
+            Err(StoreError::InvalidUrl(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse(""),
+            Err(StoreError::InvalidUrl(_))
+        ));
     }
 }

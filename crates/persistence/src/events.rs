@@ -50,7 +50,12 @@ impl Tx<'_> {
     }
 
     /// A user's attempts, newest first, older than `before` when given.
-    pub fn login_history(&mut self, user_id: &str, before: Option<i64>, limit: i64) -> Result<Page<LoginEventRecord>, StoreError> {
+    pub fn login_history(
+        &mut self,
+        user_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<LoginEventRecord>, StoreError> {
         let mut q = le::table
             .filter(le::user_id.eq(user_id))
             .order(le::id.desc())
@@ -66,13 +71,20 @@ impl Tx<'_> {
 }
 
 /// Cuts one extra row off to learn whether another page follows.
-pub(crate) fn page<R, T>(mut rows: Vec<R>, limit: i64, id: impl Fn(&T) -> i64) -> Result<Page<T>, StoreError>
+pub(crate) fn page<R, T>(
+    mut rows: Vec<R>,
+    limit: i64,
+    id: impl Fn(&T) -> i64,
+) -> Result<Page<T>, StoreError>
 where
     T: TryFrom<R, Error = StoreError>,
 {
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let items: Vec<T> = rows.into_iter().map(T::try_from).collect::<Result<_, _>>()?;
+    let items: Vec<T> = rows
+        .into_iter()
+        .map(T::try_from)
+        .collect::<Result<_, _>>()?;
     let next_before = if more { items.last().map(id) } else { None };
     Ok(Page { items, next_before })
 }

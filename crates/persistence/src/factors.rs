@@ -47,7 +47,9 @@ impl Tx<'_> {
                 algorithm: Algorithm::default(),
             });
         };
-        let secret = TotpSecret::from_bytes(self.secrets.open(&row.secret_ciphertext, &row.user_id)?).map_err(corrupt)?;
+        let secret =
+            TotpSecret::from_bytes(self.secrets.open(&row.secret_ciphertext, &row.user_id)?)
+                .map_err(corrupt)?;
         let algorithm = row.algorithm.parse().map_err(corrupt)?;
         let state = match row.state.as_str() {
             PENDING => TwoFactor::Pending(PendingEnrollment {
@@ -56,7 +58,10 @@ impl Tx<'_> {
             }),
             ENABLED => TwoFactor::Enabled(EnabledFactor {
                 secret,
-                enabled_at: UnixTime::from_millis(row.enabled_at.ok_or_else(|| corrupt("enabled factor without enabled_at"))?),
+                enabled_at: UnixTime::from_millis(
+                    row.enabled_at
+                        .ok_or_else(|| corrupt("enabled factor without enabled_at"))?,
+                ),
                 last_used_step: row.last_used_step.map(TimeStep),
                 source: row
                     .source
@@ -97,7 +102,12 @@ impl Tx<'_> {
 
     /// Turns the pending enrollment begun at `started_at` into an enabled
     /// factor. False when it was replaced or removed meanwhile.
-    pub fn enable_factor(&mut self, user_id: &str, started_at: UnixTime, factor: &EnabledFactor) -> Result<bool, StoreError> {
+    pub fn enable_factor(
+        &mut self,
+        user_id: &str,
+        started_at: UnixTime,
+        factor: &EnabledFactor,
+    ) -> Result<bool, StoreError> {
         let n = diesel::update(
             totp_factors::table
                 .find(user_id)

@@ -70,7 +70,11 @@ impl Tx<'_> {
             .transpose()
     }
 
-    pub fn update_organization_policy(&mut self, id: &str, policy: &OrganizationPolicy) -> Result<(), StoreError> {
+    pub fn update_organization_policy(
+        &mut self,
+        id: &str,
+        policy: &OrganizationPolicy,
+    ) -> Result<(), StoreError> {
         let hours = i32::try_from(policy.grace_period.as_secs() / 3600).map_err(corrupt)?;
         diesel::update(organizations::table.find(id))
             .set((

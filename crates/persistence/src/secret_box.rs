@@ -33,7 +33,8 @@ impl std::fmt::Debug for SecretBox {
 
 impl SecretBox {
     pub fn new(key: &[u8]) -> Result<Self, SecretBoxError> {
-        let cipher = XChaCha20Poly1305::new_from_slice(key).map_err(|_| SecretBoxError::KeyLength)?;
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(key).map_err(|_| SecretBoxError::KeyLength)?;
         Ok(Self { cipher })
     }
 
@@ -41,7 +42,13 @@ impl SecretBox {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: owner.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: owner.as_bytes(),
+                },
+            )
             // Encryption only fails for inputs beyond 256 GiB.
             .expect("XChaCha20-Poly1305 encryption");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
@@ -57,7 +64,13 @@ impl SecretBox {
         }
         let nonce = XNonce::from_slice(&stored[1..1 + NONCE_LEN]);
         self.cipher
-            .decrypt(nonce, Payload { msg: &stored[1 + NONCE_LEN..], aad: owner.as_bytes() })
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &stored[1 + NONCE_LEN..],
+                    aad: owner.as_bytes(),
+                },
+            )
             .map_err(|_| SecretBoxError::Decrypt)
     }
 }
@@ -78,10 +91,16 @@ mod tests {
     #[test]
     fn another_key_or_a_flipped_bit_does_not_open() {
         let sealed = SecretBox::new(&[9; 32]).unwrap().seal(b"s", "u");
-        assert!(SecretBox::new(&[8; 32]).unwrap().open(&sealed, "u").is_err());
+        assert!(SecretBox::new(&[8; 32])
+            .unwrap()
+            .open(&sealed, "u")
+            .is_err());
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert!(SecretBox::new(&[9; 32]).unwrap().open(&tampered, "u").is_err());
+        assert!(SecretBox::new(&[9; 32])
+            .unwrap()
+            .open(&tampered, "u")
+            .is_err());
     }
 
     #[test]
@@ -92,6 +111,9 @@ mod tests {
 
     #[test]
     fn keys_must_be_32_bytes() {
-        assert_eq!(SecretBox::new(&[0; 16]).unwrap_err(), SecretBoxError::KeyLength);
+        assert_eq!(
+            SecretBox::new(&[0; 16]).unwrap_err(),
+            SecretBoxError::KeyLength
+        );
     }
 }

@@ -28,7 +28,12 @@ impl TryFrom<SessionRow> for SessionRecord {
     fn try_from(r: SessionRow) -> Result<Self, StoreError> {
         Ok(Self {
             client: r.client.parse().map_err(corrupt)?,
-            amr: r.amr.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            amr: r
+                .amr
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             id: r.id,
             user_id: r.user_id,
             ip: r.ip,
@@ -62,7 +67,11 @@ impl Tx<'_> {
     /// The live session and its user, for a request bearing an access
     /// token: one indexed lookup. A revoked or expired session, or a
     /// disabled user, yields nothing.
-    pub fn live_session(&mut self, session_id: &str, now: UnixTime) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+    pub fn live_session(
+        &mut self,
+        session_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
         let row = sessions::table
             .inner_join(users::table)
             .filter(sessions::id.eq(session_id))
@@ -72,7 +81,8 @@ impl Tx<'_> {
             .select((SessionRow::as_select(), UserRow::as_select()))
             .first::<(SessionRow, UserRow)>(self.conn)
             .optional()?;
-        row.map(|(s, u)| Ok((s.try_into()?, u.try_into()?))).transpose()
+        row.map(|(s, u)| Ok((s.try_into()?, u.try_into()?)))
+            .transpose()
     }
 
     /// Swaps a live session's refresh token for a new one (rotation). The
@@ -117,14 +127,22 @@ impl Tx<'_> {
     }
 
     pub fn revoke_session(&mut self, session_id: &str, now: UnixTime) -> Result<bool, StoreError> {
-        let n = diesel::update(sessions::table.find(session_id).filter(sessions::revoked_at.is_null()))
-            .set(sessions::revoked_at.eq(now.as_millis()))
-            .execute(self.conn)?;
+        let n = diesel::update(
+            sessions::table
+                .find(session_id)
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now.as_millis()))
+        .execute(self.conn)?;
         Ok(n == 1)
     }
 
     /// Ends every session of a user; returns how many were live.
-    pub fn revoke_user_sessions(&mut self, user_id: &str, now: UnixTime) -> Result<usize, StoreError> {
+    pub fn revoke_user_sessions(
+        &mut self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
         Ok(diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -135,7 +153,12 @@ impl Tx<'_> {
     }
 
     /// Ends every session of a user but `keep` (the one making the change).
-    pub fn revoke_other_sessions(&mut self, user_id: &str, keep: &str, now: UnixTime) -> Result<usize, StoreError> {
+    pub fn revoke_other_sessions(
+        &mut self,
+        user_id: &str,
+        keep: &str,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
         Ok(diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))

@@ -58,13 +58,18 @@ impl Tx<'_> {
             ))
             .execute(self.conn)
             .map_err(|e| match e {
-                diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => StoreError::EmailTaken,
+                diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                    StoreError::EmailTaken
+                }
                 e => e.into(),
             })?;
         Ok(())
     }
 
-    pub fn user_by_email(&mut self, email: &auth_core::identity::Email) -> Result<Option<UserRecord>, StoreError> {
+    pub fn user_by_email(
+        &mut self,
+        email: &auth_core::identity::Email,
+    ) -> Result<Option<UserRecord>, StoreError> {
         users::table
             .filter(users::email.eq(email.as_str()))
             .select(UserRow::as_select())
@@ -86,7 +91,11 @@ impl Tx<'_> {
 
     /// A user of `organization_id` only: other organizations' users are
     /// indistinguishable from users that do not exist.
-    pub fn user_in_organization(&mut self, organization_id: &str, id: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub fn user_in_organization(
+        &mut self,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
         users::table
             .find(id)
             .filter(users::organization_id.eq(organization_id))
@@ -115,30 +124,50 @@ impl Tx<'_> {
             .limit(limit)
             .select(UserRow::as_select())
             .load(self.conn)?;
-        let users = rows.into_iter().map(UserRecord::try_from).collect::<Result<_, _>>()?;
+        let users = rows
+            .into_iter()
+            .map(UserRecord::try_from)
+            .collect::<Result<_, _>>()?;
         Ok((users, total))
     }
 
-    pub fn update_user(&mut self, id: &str, changes: &UserChanges, now: UnixTime) -> Result<(), StoreError> {
+    pub fn update_user(
+        &mut self,
+        id: &str,
+        changes: &UserChanges,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
         // One statement per field keeps the query portable and typed; they
         // all run in the caller's transaction.
         let target = users::table.find(id);
         if let Some(name) = &changes.name {
-            diesel::update(target).set(users::name.eq(name.as_str())).execute(self.conn)?;
+            diesel::update(target)
+                .set(users::name.eq(name.as_str()))
+                .execute(self.conn)?;
         }
         if let Some(role) = changes.role {
-            diesel::update(target).set(users::role.eq(role.as_str())).execute(self.conn)?;
+            diesel::update(target)
+                .set(users::role.eq(role.as_str()))
+                .execute(self.conn)?;
         }
         if let Some(required) = changes.two_factor_required {
-            diesel::update(target).set(users::two_factor_required.eq(required)).execute(self.conn)?;
+            diesel::update(target)
+                .set(users::two_factor_required.eq(required))
+                .execute(self.conn)?;
         }
         if let Some(disabled) = changes.disabled {
-            diesel::update(target).set(users::disabled.eq(disabled)).execute(self.conn)?;
+            diesel::update(target)
+                .set(users::disabled.eq(disabled))
+                .execute(self.conn)?;
         }
         if let Some(hash) = &changes.password_hash {
-            diesel::update(target).set(users::password_hash.eq(hash.as_str())).execute(self.conn)?;
+            diesel::update(target)
+                .set(users::password_hash.eq(hash.as_str()))
+                .execute(self.conn)?;
         }
-        diesel::update(target).set(users::updated_at.eq(now.as_millis())).execute(self.conn)?;
+        diesel::update(target)
+            .set(users::updated_at.eq(now.as_millis()))
+            .execute(self.conn)?;
         Ok(())
     }
 }

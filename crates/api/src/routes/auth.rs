@@ -6,8 +6,8 @@ use auth_core::{identity::ClientKind, password::Password, totp::OtpCode};
 use super::{blocking, json};
 use crate::{
     dto::{
-        AuthenticatedResponse, ChallengeRequest, EnrollmentResponse, LoginRequest, LoginResponse, OtpRequest,
-        RefreshRequest,
+        AuthenticatedResponse, ChallengeRequest, EnrollmentResponse, LoginRequest, LoginResponse,
+        OtpRequest, RefreshRequest,
     },
     extract::{Authenticated, Origin},
     openapi::{BearerErrors, JsonBodyErrors},
@@ -41,13 +41,15 @@ pub async fn login(
         .email
         .parse()
         .map_err(|_| ApiError::InvalidRequest("email is not a valid email address".into()))?;
-    let password = Password::attempt(body.password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let password =
+        Password::attempt(body.password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let input = LoginInput {
         email,
         password,
         client: body.client.map_or(ClientKind::Api, Into::into),
     };
-    let response: LoginResponse = blocking(&services, move |s| s.login(input, &origin.0, now())).await?;
+    let response: LoginResponse =
+        blocking(&services, move |s| s.login(input, &origin.0, now())).await?;
     Ok(json(&response))
 }
 
@@ -66,7 +68,10 @@ pub async fn otp(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let code = parse_code(&body.code)?;
-    let tokens = blocking(&services, move |s| s.verify_otp(&body.challenge_token, &code, &origin.0, now())).await?;
+    let tokens = blocking(&services, move |s| {
+        s.verify_otp(&body.challenge_token, &code, &origin.0, now())
+    })
+    .await?;
     Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
 }
 
@@ -87,7 +92,10 @@ pub async fn enrollment(
     body: web::Json<ChallengeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().challenge_token;
-    let response = blocking(&services, move |s| s.start_enrollment_at_login(&token, &origin.0, now())).await?;
+    let response = blocking(&services, move |s| {
+        s.start_enrollment_at_login(&token, &origin.0, now())
+    })
+    .await?;
     Ok(json(&response))
 }
 
@@ -121,7 +129,10 @@ pub async fn enrollment_confirm(
         (status = 401, description = "Unknown, used, revoked or expired refresh token", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
-pub async fn refresh(services: web::Data<Services>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    services: web::Data<Services>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;
     let tokens = blocking(&services, move |s| s.refresh(&token, now())).await?;
     Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
@@ -130,7 +141,10 @@ pub async fn refresh(services: web::Data<Services>, body: web::Json<RefreshReque
 /// End the current session: its refresh token and access tokens stop working.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "Logged out"), BearerErrors))]
-pub async fn logout(services: web::Data<Services>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    services: web::Data<Services>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
     let session_id = auth.session.id;
     blocking(&services, move |s| s.logout(&session_id, now())).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,7 +5,10 @@ use auth_core::password::Password;
 
 use super::{auth::parse_code, blocking, json};
 use crate::{
-    dto::{CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse, PageQuery, PasswordRequest, TwoFactorView},
+    dto::{
+        CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse, PageQuery, PasswordRequest,
+        TwoFactorView,
+    },
     extract::{Authenticated, Origin},
     openapi::{BearerErrors, JsonBodyErrors},
     problem::{ApiError, Problem},
@@ -15,7 +18,10 @@ use crate::{
 /// The signed-in user, their organization and 2FA state.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), BearerErrors))]
-pub async fn me(services: web::Data<Services>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn me(
+    services: web::Data<Services>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
     let response = blocking(&services, move |s| s.me(&auth.user, now())).await?;
     Ok(json(&response))
 }
@@ -28,8 +34,15 @@ pub async fn me(services: web::Data<Services>, auth: Authenticated) -> Result<Ht
         (status = 409, description = "2FA is already enabled", body = Problem, content_type = "application/problem+json"),
         BearerErrors,
     ))]
-pub async fn start_enrollment(services: web::Data<Services>, auth: Authenticated, origin: Origin) -> Result<HttpResponse, ApiError> {
-    let response = blocking(&services, move |s| s.start_enrollment(&auth.user, &origin.0, now())).await?;
+pub async fn start_enrollment(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    origin: Origin,
+) -> Result<HttpResponse, ApiError> {
+    let response = blocking(&services, move |s| {
+        s.start_enrollment(&auth.user, &origin.0, now())
+    })
+    .await?;
     Ok(json(&response))
 }
 
@@ -49,7 +62,10 @@ pub async fn confirm_enrollment(
     body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&body.code)?;
-    let response = blocking(&services, move |s| s.confirm_enrollment(&auth.user, &auth.session, &code, &origin.0, now())).await?;
+    let response = blocking(&services, move |s| {
+        s.confirm_enrollment(&auth.user, &auth.session, &code, &origin.0, now())
+    })
+    .await?;
     Ok(json(&response))
 }
 
@@ -70,7 +86,8 @@ pub async fn disable_two_factor(
     origin: Origin,
     body: web::Json<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let password = Password::attempt(body.into_inner().password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let password = Password::attempt(body.into_inner().password)
+        .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let response = blocking(&services, move |s| {
         s.disable_two_factor(&auth.user, &auth.session, &password, &origin.0, now())
     })
@@ -92,6 +109,9 @@ pub async fn login_history(
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(query.limit)?;
     let before = query.before;
-    let response = blocking(&services, move |s| s.login_history(&auth.user.id, before, limit)).await?;
+    let response = blocking(&services, move |s| {
+        s.login_history(&auth.user.id, before, limit)
+    })
+    .await?;
     Ok(json(&response))
 }

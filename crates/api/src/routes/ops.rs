@@ -12,7 +12,9 @@ use crate::{
 /// Liveness: the process answers. Never touches the database.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = HealthResponse)))]
 pub async fn healthz() -> HttpResponse {
-    json(&HealthResponse { status: "ok".into() })
+    json(&HealthResponse {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers.
@@ -23,7 +25,9 @@ pub async fn healthz() -> HttpResponse {
     ))]
 pub async fn readyz(services: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     blocking(&services, |s| Ok(s.store.ping()?)).await?;
-    Ok(json(&HealthResponse { status: "ready".into() }))
+    Ok(json(&HealthResponse {
+        status: "ready".into(),
+    }))
 }
 
 /// Public keys that verify access tokens (RFC 7517).

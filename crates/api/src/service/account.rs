@@ -14,8 +14,8 @@ use persistence::{
 use super::{rfc3339, Services};
 use crate::{
     dto::{
-        Client, EnforcedByDto, LoginEventView, LoginHistoryPage, MeResponse, OrganizationRef, RoleDto,
-        TwoFactorStatusDto, TwoFactorView,
+        Client, EnforcedByDto, LoginEventView, LoginHistoryPage, MeResponse, OrganizationRef,
+        RoleDto, TwoFactorStatusDto, TwoFactorView,
     },
     problem::ApiError,
 };
@@ -26,7 +26,9 @@ pub const MAX_PAGE: u32 = 100;
 pub fn page_limit(limit: Option<u32>) -> Result<i64, ApiError> {
     match limit.unwrap_or(DEFAULT_PAGE) {
         n @ 1..=MAX_PAGE => Ok(i64::from(n)),
-        _ => Err(ApiError::InvalidRequest(format!("limit must be 1 to {MAX_PAGE}"))),
+        _ => Err(ApiError::InvalidRequest(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        ))),
     }
 }
 
@@ -46,7 +48,11 @@ pub fn client_dto(c: ClientKind) -> Client {
     }
 }
 
-pub fn two_factor_view_of(status: TwoFactorStatus, requirement: &Requirement, now: UnixTime) -> TwoFactorView {
+pub fn two_factor_view_of(
+    status: TwoFactorStatus,
+    requirement: &Requirement,
+    now: UnixTime,
+) -> TwoFactorView {
     TwoFactorView {
         status: match status {
             TwoFactorStatus::Disabled => TwoFactorStatusDto::Disabled,
@@ -85,7 +91,12 @@ pub fn history_page(page: Page<LoginEventRecord>) -> LoginHistoryPage {
 }
 
 impl Services {
-    pub fn two_factor_view(&self, tx: &mut Tx<'_>, user: &UserRecord, now: UnixTime) -> Result<TwoFactorView, StoreError> {
+    pub fn two_factor_view(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        now: UnixTime,
+    ) -> Result<TwoFactorView, StoreError> {
         let requirement = self.requirement(tx, user)?;
         let status = tx.two_factor(&user.id)?.state.status();
         Ok(two_factor_view_of(status, &requirement, now))
@@ -111,8 +122,15 @@ impl Services {
         })?)
     }
 
-    pub fn login_history(&self, user_id: &str, before: Option<i64>, limit: i64) -> Result<LoginHistoryPage, ApiError> {
-        let page = self.store.read(|tx| tx.login_history(user_id, before, limit))?;
+    pub fn login_history(
+        &self,
+        user_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<LoginHistoryPage, ApiError> {
+        let page = self
+            .store
+            .read(|tx| tx.login_history(user_id, before, limit))?;
         Ok(history_page(page))
     }
 }

@@ -11,12 +11,18 @@ use auth_core::{
     UnixTime,
 };
 use persistence::{
-    records::{ChallengeKind, ChallengeRecord, NewChallenge, NewLoginEvent, RequestOrigin, UserRecord},
+    records::{
+        ChallengeKind, ChallengeRecord, NewChallenge, NewLoginEvent, RequestOrigin, UserRecord,
+    },
     StoreError, Tx,
 };
 use rand_core::OsRng;
 
-use super::{new_id, tokens::AMR_PASSWORD, Services};
+use super::{
+    new_id,
+    tokens::{Grant, AMR_PASSWORD, AMR_PASSWORD_OTP},
+    Services,
+};
 use crate::{
     dto::{ChallengeResponse, LoginResponse, TokenResponse},
     problem::ApiError,
@@ -52,7 +58,11 @@ impl Services {
     }
 
     /// Where 2FA stands for `user` under their organization's policy.
-    pub fn requirement(&self, tx: &mut Tx<'_>, user: &UserRecord) -> Result<Requirement, StoreError> {
+    pub fn requirement(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+    ) -> Result<Requirement, StoreError> {
         let org = tx
             .organization(&user.organization_id)?
             .ok_or_else(|| StoreError::Corrupt(format!("user {} has no organization", user.id)))?;
@@ -85,22 +95,38 @@ impl Services {
 
     /// Step one: email and password. Unknown email, wrong password: the
     /// same error after the same work.
-    pub fn login(&self, input: LoginInput, origin: &RequestOrigin, now: UnixTime) -> Result<LoginResponse, ApiError> {
+    pub fn login(
+        &self,
+        input: LoginInput,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<LoginResponse, ApiError> {
         let client = Some(input.client);
         let user = self.store.read(|tx| tx.user_by_email(&input.email))?;
         let Some(user) = user else {
             self.hasher.verify_dummy(&input.password);
-            self.store
-                .write(|tx| Self::record_login(tx, None, LoginOutcome::UnknownAccount, client, origin, now))?;
+            self.store.write(|tx| {
+                Self::record_login(tx, None, LoginOutcome::UnknownAccount, client, origin, now)
+            })?;
             return Err(ApiError::InvalidCredentials);
         };
-        let matches = self.hasher.verify(&input.password, &user.password_hash).map_err(|e| {
-            tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
-            ApiError::Internal
-        })?;
+        let matches = self
+            .hasher
+            .verify(&input.password, &user.password_hash)
+            .map_err(|e| {
+                tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
+                ApiError::Internal
+            })?;
         let result: Committed<LoginResponse> = self.store.write(|tx| {
             if !matches {
-                Self::record_login(tx, Some(&user), LoginOutcome::WrongPassword, client, origin, now)?;
+                Self::record_login(
+                    tx,
+                    Some(&user),
+                    LoginOutcome::WrongPassword,
+                    client,
+                    origin,
+                    now,
+                )?;
                 return Ok(Err(ApiError::InvalidCredentials));
             }
             // Re-read inside the transaction: the account may have changed
@@ -109,30 +135,68 @@ impl Services {
                 return Ok(Err(ApiError::InvalidCredentials));
             };
             if user.disabled {
-                Self::record_login(tx, Some(&user), LoginOutcome::AccountDisabled, client, origin, now)?;
+                Self::record_login(
+                    tx,
+                    Some(&user),
+                    LoginOutcome::AccountDisabled,
+                    client,
+                    origin,
+                    now,
+                )?;
                 return Ok(Err(ApiError::AccountDisabled));
             }
             let requirement = self.requirement(tx, &user)?;
             let status = tx.two_factor(&user.id)?.state.status();
             let response = match decide_login(status, &requirement, now) {
-                LoginDecision::Authenticated { enrollment_deadline } => {
-                    Self::record_login(tx, Some(&user), LoginOutcome::Success, client, origin, now)?;
+                LoginDecision::Authenticated {
+                    enrollment_deadline,
+                } => {
+                    Self::record_login(
+                        tx,
+                        Some(&user),
+                        LoginOutcome::Success,
+                        client,
+                        origin,
+                        now,
+                    )?;
                     LoginResponse::Authenticated(self.open_session(
                         tx,
                         &user,
-                        input.client,
-                        AMR_PASSWORD,
+                        Grant {
+                            client: input.client,
+                            amr: AMR_PASSWORD,
+                            enrollment_deadline,
+                        },
                         origin,
-                        enrollment_deadline,
                         now,
                     )?)
                 }
                 LoginDecision::OtpRequired => {
-                    Self::record_login(tx, Some(&user), LoginOutcome::OtpRequired, client, origin, now)?;
-                    LoginResponse::OtpRequired(self.open_challenge(tx, &user, ChallengeKind::Otp, input.client, now)?)
+                    Self::record_login(
+                        tx,
+                        Some(&user),
+                        LoginOutcome::OtpRequired,
+                        client,
+                        origin,
+                        now,
+                    )?;
+                    LoginResponse::OtpRequired(self.open_challenge(
+                        tx,
+                        &user,
+                        ChallengeKind::Otp,
+                        input.client,
+                        now,
+                    )?)
                 }
                 LoginDecision::EnrollmentRequired => {
-                    Self::record_login(tx, Some(&user), LoginOutcome::EnrollmentRequired, client, origin, now)?;
+                    Self::record_login(
+                        tx,
+                        Some(&user),
+                        LoginOutcome::EnrollmentRequired,
+                        client,
+                        origin,
+                        now,
+                    )?;
                     LoginResponse::EnrollmentRequired(self.open_challenge(
                         tx,
                         &user,
@@ -169,12 +233,26 @@ impl Services {
         };
         if now >= challenge.expires_at {
             tx.consume_challenge(&challenge.id, now)?;
-            Self::record_login(tx, Some(&user), LoginOutcome::ChallengeExpired, Some(challenge.client), origin, now)?;
+            Self::record_login(
+                tx,
+                Some(&user),
+                LoginOutcome::ChallengeExpired,
+                Some(challenge.client),
+                origin,
+                now,
+            )?;
             return Ok(Err(ApiError::InvalidChallenge));
         }
         if user.disabled {
             tx.consume_challenge(&challenge.id, now)?;
-            Self::record_login(tx, Some(&user), LoginOutcome::AccountDisabled, Some(challenge.client), origin, now)?;
+            Self::record_login(
+                tx,
+                Some(&user),
+                LoginOutcome::AccountDisabled,
+                Some(challenge.client),
+                origin,
+                now,
+            )?;
             return Ok(Err(ApiError::AccountDisabled));
         }
         Ok(Ok((challenge, user)))
@@ -194,19 +272,33 @@ impl Services {
         Self::record_login(tx, Some(user), outcome, Some(challenge.client), origin, now)?;
         if tx.count_challenge_failure(&challenge.id)? >= self.policy.max_code_attempts {
             tx.consume_challenge(&challenge.id, now)?;
-            Self::record_login(tx, Some(user), LoginOutcome::TooManyAttempts, Some(challenge.client), origin, now)?;
+            Self::record_login(
+                tx,
+                Some(user),
+                LoginOutcome::TooManyAttempts,
+                Some(challenge.client),
+                origin,
+                now,
+            )?;
         }
         Ok(Err(ApiError::InvalidCode))
     }
 
     /// Step two: a TOTP code for the challenge. Wrong, expired and replayed
     /// codes are one error to the caller; the history tells them apart.
-    pub fn verify_otp(&self, token: &str, code: &OtpCode, origin: &RequestOrigin, now: UnixTime) -> Result<TokenResponse, ApiError> {
+    pub fn verify_otp(
+        &self,
+        token: &str,
+        code: &OtpCode,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<TokenResponse, ApiError> {
         self.store.write(|tx| {
-            let (challenge, user) = match self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)? {
-                Ok(found) => found,
-                Err(e) => return Ok(Err(e)),
-            };
+            let (challenge, user) =
+                match self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)? {
+                    Ok(found) => found,
+                    Err(e) => return Ok(Err(e)),
+                };
             let stored = tx.two_factor(&user.id)?;
             let TwoFactor::Enabled(factor) = stored.state else {
                 // The factor was reset after the password step.
@@ -217,27 +309,57 @@ impl Services {
             let step = match factor.verify(code, now, &params) {
                 Ok(step) => step,
                 Err(VerifyError::InvalidCode) => {
-                    return self.refuse_code(tx, &challenge, &user, LoginOutcome::WrongCode, origin, now)
+                    return self.refuse_code(
+                        tx,
+                        &challenge,
+                        &user,
+                        LoginOutcome::WrongCode,
+                        origin,
+                        now,
+                    )
                 }
                 Err(VerifyError::Replayed) => {
-                    return self.refuse_code(tx, &challenge, &user, LoginOutcome::ReplayedCode, origin, now)
+                    return self.refuse_code(
+                        tx,
+                        &challenge,
+                        &user,
+                        LoginOutcome::ReplayedCode,
+                        origin,
+                        now,
+                    )
                 }
             };
             // The conditional update decides between concurrent submissions.
             if !tx.record_totp_step(&user.id, step)? {
-                return self.refuse_code(tx, &challenge, &user, LoginOutcome::ReplayedCode, origin, now);
+                return self.refuse_code(
+                    tx,
+                    &challenge,
+                    &user,
+                    LoginOutcome::ReplayedCode,
+                    origin,
+                    now,
+                );
             }
             if !tx.consume_challenge(&challenge.id, now)? {
                 return Ok(Err(ApiError::InvalidChallenge));
             }
-            Self::record_login(tx, Some(&user), LoginOutcome::Success, Some(challenge.client), origin, now)?;
+            Self::record_login(
+                tx,
+                Some(&user),
+                LoginOutcome::Success,
+                Some(challenge.client),
+                origin,
+                now,
+            )?;
             let tokens = self.open_session(
                 tx,
                 &user,
-                challenge.client,
-                super::tokens::AMR_PASSWORD_OTP,
+                Grant {
+                    client: challenge.client,
+                    amr: AMR_PASSWORD_OTP,
+                    enrollment_deadline: None,
+                },
                 origin,
-                None,
                 now,
             )?;
             Ok(Ok(tokens))
@@ -249,7 +371,9 @@ impl Services {
     pub fn refresh(&self, presented: &str, now: UnixTime) -> Result<TokenResponse, ApiError> {
         self.store.write(|tx| {
             let replacement = OpaqueToken::generate("rt", &mut OsRng);
-            let Some(session) = tx.rotate_refresh_token(&TokenHash::of(presented), &replacement.hash(), now)? else {
+            let Some(session) =
+                tx.rotate_refresh_token(&TokenHash::of(presented), &replacement.hash(), now)?
+            else {
                 return Ok(Err(ApiError::Unauthorized));
             };
             let user = match tx.user_by_id(&session.user_id)? {
@@ -271,7 +395,14 @@ impl Services {
                 tx.revoke_session(&session.id, now)?;
                 return Ok(Err(ApiError::Unauthorized));
             }
-            Ok(Ok(self.access_token(&user, &session.id, session.client, amr, replacement, now)))
+            Ok(Ok(self.access_token(
+                &user,
+                &session.id,
+                session.client,
+                amr,
+                replacement,
+                now,
+            )))
         })?
     }
 

@@ -31,7 +31,10 @@ impl Services {
             Some(p) => (p, false),
             None => (Password::generate(&mut OsRng), true),
         };
-        let hash = self.hasher.hash(&password, &mut OsRng).map_err(|_| ApiError::Internal)?;
+        let hash = self
+            .hasher
+            .hash(&password, &mut OsRng)
+            .map_err(|_| ApiError::Internal)?;
         let at = now();
         let org = NewOrganization {
             id: new_id(),

@@ -1,11 +1,6 @@
 //! Minting sessions and the token pair handed to a client.
 
-use auth_core::{
-    identity::ClientKind,
-    jwt::Subject,
-    opaque_token::OpaqueToken,
-    UnixTime,
-};
+use auth_core::{identity::ClientKind, jwt::Subject, opaque_token::OpaqueToken, UnixTime};
 use persistence::{
     records::{NewSession, RequestOrigin, SessionRecord, UserRecord},
     StoreError, Tx,
@@ -18,6 +13,14 @@ use crate::dto::TokenResponse;
 pub const AMR_PASSWORD: &[&str] = &["pwd"];
 pub const AMR_PASSWORD_OTP: &[&str] = &["pwd", "otp"];
 
+/// What a new session is granted on: the client and the factors proven.
+pub struct Grant<'a> {
+    pub client: ClientKind,
+    pub amr: &'a [&'a str],
+    /// Set during an organization grace period.
+    pub enrollment_deadline: Option<UnixTime>,
+}
+
 impl Services {
     /// Opens a session for `user` and returns its first token pair. Runs in
     /// the caller's transaction so a login and its session commit together.
@@ -25,12 +28,15 @@ impl Services {
         &self,
         tx: &mut Tx<'_>,
         user: &UserRecord,
-        client: ClientKind,
-        amr: &[&str],
+        grant: Grant<'_>,
         origin: &RequestOrigin,
-        enrollment_deadline: Option<UnixTime>,
         now: UnixTime,
     ) -> Result<TokenResponse, StoreError> {
+        let Grant {
+            client,
+            amr,
+            enrollment_deadline,
+        } = grant;
         let refresh = OpaqueToken::generate("rt", &mut OsRng);
         let session = NewSession {
             id: new_id(),

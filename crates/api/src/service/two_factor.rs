@@ -4,10 +4,11 @@
 use auth_core::{
     enrollment::{EnrollmentError, EnrollmentSource, PendingEnrollment, TwoFactor},
     identity::Email,
-    otpauth, qr,
+    otpauth,
     outcome::LoginOutcome,
     password::Password,
     policy::{may_disable, DisableError},
+    qr,
     totp::{OtpCode, TotpSecret},
     UnixTime,
 };
@@ -17,7 +18,11 @@ use persistence::{
 };
 use rand_core::OsRng;
 
-use super::{login::Committed, tokens::AMR_PASSWORD_OTP, Services};
+use super::{
+    login::Committed,
+    tokens::{Grant, AMR_PASSWORD_OTP},
+    Services,
+};
 use crate::{
     dto::{EnrollmentResponse, TokenResponse, TwoFactorView},
     problem::ApiError,
@@ -78,12 +83,30 @@ impl Services {
             Err(e) => return Ok(Err(enrollment_error(e))),
         };
         tx.save_pending_factor(&user.id, &pending, self.policy.totp.algorithm)?;
-        audit(tx, user, actor, "two_factor.enrollment_started", origin, serde_json::json!({}), now)?;
+        audit(
+            tx,
+            user,
+            actor,
+            "two_factor.enrollment_started",
+            origin,
+            serde_json::json!({}),
+            now,
+        )?;
         Ok(Ok(pending))
     }
 
-    fn enrollment_response(&self, email: &Email, pending: &PendingEnrollment, now: UnixTime) -> Result<EnrollmentResponse, ApiError> {
-        let uri = otpauth::key_uri(&self.policy.totp_issuer, email.as_str(), &pending.secret, &self.policy.totp);
+    fn enrollment_response(
+        &self,
+        email: &Email,
+        pending: &PendingEnrollment,
+        now: UnixTime,
+    ) -> Result<EnrollmentResponse, ApiError> {
+        let uri = otpauth::key_uri(
+            &self.policy.totp_issuer,
+            email.as_str(),
+            &pending.secret,
+            &self.policy.totp,
+        );
         let render = |e: qr::QrError| {
             tracing::error!(error = %e, "QR rendering failed");
             ApiError::Internal
@@ -93,11 +116,18 @@ impl Services {
             qr_svg: qr::svg(&uri).map_err(render)?,
             qr_png: qr::png_data_uri(&uri).map_err(render)?,
             otpauth_uri: uri,
-            expires_in: now.until(pending.expires_at(self.policy.enrollment_ttl)).as_secs(),
+            expires_in: now
+                .until(pending.expires_at(self.policy.enrollment_ttl))
+                .as_secs(),
         })
     }
 
-    pub fn start_enrollment(&self, user: &UserRecord, origin: &RequestOrigin, now: UnixTime) -> Result<EnrollmentResponse, ApiError> {
+    pub fn start_enrollment(
+        &self,
+        user: &UserRecord,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<EnrollmentResponse, ApiError> {
         let pending = self
             .store
             .write(|tx| self.begin_enrollment(tx, user, Actor::User(&user.id), origin, now))??;
@@ -122,7 +152,13 @@ impl Services {
             };
             let started_at = pending.started_at;
             let params = self.policy.totp_for(stored.algorithm);
-            let enabled = match pending.confirm(code, now, &params, self.policy.enrollment_ttl, EnrollmentSource::SelfService) {
+            let enabled = match pending.confirm(
+                code,
+                now,
+                &params,
+                self.policy.enrollment_ttl,
+                EnrollmentSource::SelfService,
+            ) {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(enrollment_error(e))),
             };
@@ -131,7 +167,15 @@ impl Services {
             }
             tx.set_session_amr(&session.id, AMR_PASSWORD_OTP)?;
             tx.revoke_other_sessions(&user.id, &session.id, now)?;
-            audit(tx, user, Actor::User(&user.id), "two_factor.enabled", origin, serde_json::json!({"source": "self"}), now)?;
+            audit(
+                tx,
+                user,
+                Actor::User(&user.id),
+                "two_factor.enabled",
+                origin,
+                serde_json::json!({"source": "self"}),
+                now,
+            )?;
             Ok(Ok(self.two_factor_view(tx, user, now)?))
         })?
     }
@@ -145,7 +189,10 @@ impl Services {
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<TwoFactorView, ApiError> {
-        let matches = self.hasher.verify(password, &user.password_hash).map_err(|_| ApiError::Internal)?;
+        let matches = self
+            .hasher
+            .verify(password, &user.password_hash)
+            .map_err(|_| ApiError::Internal)?;
         if !matches {
             return Err(ApiError::InvalidPassword);
         }
@@ -162,18 +209,32 @@ impl Services {
             }
             tx.delete_factor(&user.id)?;
             tx.revoke_other_sessions(&user.id, &session.id, now)?;
-            audit(tx, user, Actor::User(&user.id), "two_factor.disabled", origin, serde_json::json!({}), now)?;
+            audit(
+                tx,
+                user,
+                Actor::User(&user.id),
+                "two_factor.disabled",
+                origin,
+                serde_json::json!({}),
+                now,
+            )?;
             Ok(Ok(self.two_factor_view(tx, user, now)?))
         })?
     }
 
     /// Forced enrollment at login, step one: the QR code.
-    pub fn start_enrollment_at_login(&self, token: &str, origin: &RequestOrigin, now: UnixTime) -> Result<EnrollmentResponse, ApiError> {
+    pub fn start_enrollment_at_login(
+        &self,
+        token: &str,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<EnrollmentResponse, ApiError> {
         let (email, pending) = self.store.write(|tx| {
-            let (_, user) = match self.live_challenge(tx, token, ChallengeKind::Enrollment, origin, now)? {
-                Ok(found) => found,
-                Err(e) => return Ok(Err(e)),
-            };
+            let (_, user) =
+                match self.live_challenge(tx, token, ChallengeKind::Enrollment, origin, now)? {
+                    Ok(found) => found,
+                    Err(e) => return Ok(Err(e)),
+                };
             Ok(self
                 .begin_enrollment(tx, &user, Actor::User(&user.id), origin, now)?
                 .map(|p| (user.email.clone(), p)))
@@ -191,10 +252,11 @@ impl Services {
         now: UnixTime,
     ) -> Result<TokenResponse, ApiError> {
         self.store.write(|tx| {
-            let (challenge, user) = match self.live_challenge(tx, token, ChallengeKind::Enrollment, origin, now)? {
-                Ok(found) => found,
-                Err(e) => return Ok(Err(e)),
-            };
+            let (challenge, user) =
+                match self.live_challenge(tx, token, ChallengeKind::Enrollment, origin, now)? {
+                    Ok(found) => found,
+                    Err(e) => return Ok(Err(e)),
+                };
             let stored = tx.two_factor(&user.id)?;
             let pending = match stored.state.into_pending() {
                 Ok(p) => p,
@@ -202,19 +264,59 @@ impl Services {
             };
             let started_at = pending.started_at;
             let params = self.policy.totp_for(stored.algorithm);
-            let enabled = match pending.confirm(code, now, &params, self.policy.enrollment_ttl, EnrollmentSource::Required) {
+            let enabled = match pending.confirm(
+                code,
+                now,
+                &params,
+                self.policy.enrollment_ttl,
+                EnrollmentSource::Required,
+            ) {
                 Ok(f) => f,
                 Err(EnrollmentError::InvalidCode) => {
-                    return self.refuse_code(tx, &challenge, &user, LoginOutcome::WrongCode, origin, now)
+                    return self.refuse_code(
+                        tx,
+                        &challenge,
+                        &user,
+                        LoginOutcome::WrongCode,
+                        origin,
+                        now,
+                    )
                 }
                 Err(e) => return Ok(Err(enrollment_error(e))),
             };
-            if !tx.enable_factor(&user.id, started_at, &enabled)? || !tx.consume_challenge(&challenge.id, now)? {
+            if !tx.enable_factor(&user.id, started_at, &enabled)?
+                || !tx.consume_challenge(&challenge.id, now)?
+            {
                 return Ok(Err(ApiError::InvalidChallenge));
             }
-            audit(tx, &user, Actor::User(&user.id), "two_factor.enabled", origin, serde_json::json!({"source": "required"}), now)?;
-            Self::record_login(tx, Some(&user), LoginOutcome::Success, Some(challenge.client), origin, now)?;
-            Ok(Ok(self.open_session(tx, &user, challenge.client, AMR_PASSWORD_OTP, origin, None, now)?))
+            audit(
+                tx,
+                &user,
+                Actor::User(&user.id),
+                "two_factor.enabled",
+                origin,
+                serde_json::json!({"source": "required"}),
+                now,
+            )?;
+            Self::record_login(
+                tx,
+                Some(&user),
+                LoginOutcome::Success,
+                Some(challenge.client),
+                origin,
+                now,
+            )?;
+            Ok(Ok(self.open_session(
+                tx,
+                &user,
+                Grant {
+                    client: challenge.client,
+                    amr: AMR_PASSWORD_OTP,
+                    enrollment_deadline: None,
+                },
+                origin,
+                now,
+            )?))
         })?
     }
 }

@@ -1,0 +1,207 @@
+//! The store against a real SQLite file.
+
+use std::{
+    sync::{Arc, Barrier},
+    time::Duration,
+};
+
+use auth_core::{
+    enrollment::{EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactor},
+    identity::Role,
+    password::PasswordHash,
+    totp::{Algorithm, TimeStep, TotpSecret},
+    UnixTime,
+};
+use persistence::{
+    records::{NewOrganization, NewUser},
+    DatabaseUrl, DbConfig, SecretBox, Store, StoreError,
+};
+
+const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+fn open(dir: &std::path::Path) -> Store {
+    Store::open(
+        &DbConfig {
+            url: DatabaseUrl::Sqlite(dir.join("t.db")),
+            pool_size: 8,
+            pool_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        },
+        SecretBox::new(&[3; 32]).unwrap(),
+    )
+    .unwrap()
+}
+
+fn seed_user(store: &Store, email: &str) -> String {
+    let org = NewOrganization {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "Org".parse().unwrap(),
+        created_at: T0,
+    };
+    let user = NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        organization_id: org.id.clone(),
+        email: email.parse().unwrap(),
+        name: "U".parse().unwrap(),
+        role: Role::Agent,
+        password_hash: PasswordHash::from_stored(
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA".into(),
+        ),
+        two_factor_required: false,
+        created_at: T0,
+    };
+    store
+        .write(|tx| {
+            tx.insert_organization(&org)?;
+            tx.insert_user(&user)
+        })
+        .unwrap();
+    user.id
+}
+
+fn enable(store: &Store, user: &str, secret: TotpSecret) {
+    let pending = PendingEnrollment {
+        secret: secret.clone(),
+        started_at: T0,
+    };
+    store
+        .write(|tx| {
+            tx.save_pending_factor(user, &pending, Algorithm::Sha1)?;
+            let ok = tx.enable_factor(
+                user,
+                T0,
+                &EnabledFactor {
+                    secret,
+                    enabled_at: T0,
+                    last_used_step: None,
+                    source: EnrollmentSource::SelfService,
+                },
+            )?;
+            assert!(ok);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let user = seed_user(&store, "a@b.c");
+    enable(&store, &user, TotpSecret::from_bytes(vec![1; 20]).unwrap());
+    let threads = 16;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, user, barrier) = (store.clone(), user.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .write(|tx| tx.record_totp_step(&user, TimeStep(100)))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let wins = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|w| *w)
+        .count();
+    assert_eq!(wins, 1);
+    // An older step is refused too, a newer one accepted.
+    assert!(!store
+        .write(|tx| tx.record_totp_step(&user, TimeStep(99)))
+        .unwrap());
+    assert!(store
+        .write(|tx| tx.record_totp_step(&user, TimeStep(101)))
+        .unwrap());
+}
+
+#[test]
+fn secrets_are_stored_encrypted_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let user = seed_user(&store, "a@b.c");
+    let secret = TotpSecret::from_bytes(b"plain secret 1234567".to_vec()).unwrap();
+    enable(&store, &user, secret.clone());
+    let stored = store.read(|tx| tx.two_factor(&user)).unwrap();
+    match stored.state {
+        TwoFactor::Enabled(f) => assert_eq!(f.secret, secret),
+        other => panic!("expected enabled, got {other:?}"),
+    }
+    // Another key cannot read it.
+    let other = Store::open(
+        &DbConfig {
+            url: DatabaseUrl::Sqlite(dir.path().join("t.db")),
+            pool_size: 1,
+            pool_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        },
+        SecretBox::new(&[4; 32]).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        other.read(|tx| tx.two_factor(&user)),
+        Err(StoreError::Secret(_))
+    ));
+}
+
+#[test]
+fn emails_are_unique_whatever_their_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    seed_user(&store, "Ana@Example.com");
+    let org_id = store
+        .read(|tx| {
+            Ok(tx
+                .user_by_email(&"ana@example.com".parse().unwrap())?
+                .unwrap()
+                .organization_id)
+        })
+        .unwrap();
+    let dup = NewUser {
+        id: "other".into(),
+        organization_id: org_id,
+        email: "ANA@example.COM".parse().unwrap(),
+        name: "Dup".parse().unwrap(),
+        role: Role::Agent,
+        password_hash: PasswordHash::from_stored("x".into()),
+        two_factor_required: false,
+        created_at: T0,
+    };
+    assert!(matches!(
+        store.write(|tx| tx.insert_user(&dup)),
+        Err(StoreError::EmailTaken)
+    ));
+}
+
+#[test]
+fn a_failed_unit_of_work_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let org = NewOrganization {
+        id: "o".into(),
+        name: "Org".parse().unwrap(),
+        created_at: T0,
+    };
+    let result: Result<(), StoreError> = store.write(|tx| {
+        tx.insert_organization(&org)?;
+        Err(StoreError::Corrupt("abort".into()))
+    });
+    assert!(result.is_err());
+    assert_eq!(store.read(|tx| tx.count_organizations()).unwrap(), 0);
+}
+
+#[test]
+fn a_database_path_that_cannot_be_created_is_a_clean_error() {
+    let result = Store::open(
+        &DbConfig {
+            url: DatabaseUrl::Sqlite("/proc/nope/x.db".into()),
+            pool_size: 1,
+            pool_timeout: Duration::from_secs(1),
+            busy_timeout: Duration::from_secs(1),
+        },
+        SecretBox::new(&[3; 32]).unwrap(),
+    );
+    assert!(matches!(result, Err(StoreError::Unavailable(_))));
+}

@@ -1,0 +1,327 @@
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use api::{
+    config::Settings,
+    service::Services,
+    startup::{self, Application},
+};
+use auth_core::{
+    totp::{TimeStep, TotpParams, TotpSecret},
+    UnixTime,
+};
+use base64::Engine as _;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@acme.test";
+pub const ADMIN_PASSWORD: &str = "acme admin password";
+pub const OTHER_ADMIN_EMAIL: &str = "admin@globex.test";
+pub const OTHER_ADMIN_PASSWORD: &str = "globex admin password";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub services: Arc<Services>,
+    pub acme_org_id: String,
+    pub acme_admin_id: String,
+}
+
+/// Settings for a test: a private data dir, a free port, and argon2 made
+/// cheap through configuration (the only cost knob tests touch).
+pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let data_dir = dir.to_string_lossy().into_owned();
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    Settings::from_lookup(move |k| {
+        if let Some((_, v)) = extra.iter().find(|(key, _)| key == k) {
+            return Some(v.clone());
+        }
+        match k {
+            "AUTHGATE_DATA_DIR" => Some(data_dir.clone()),
+            "AUTHGATE_LISTEN" => Some("127.0.0.1:0".into()),
+            "AUTHGATE_ARGON2_MEMORY_KIB" => Some("64".into()),
+            "AUTHGATE_ARGON2_ITERATIONS" => Some("1".into()),
+            "AUTHGATE_WORKERS" => Some("2".into()),
+            "AUTHGATE_LOG" => Some("warn".into()),
+            _ => None,
+        }
+    })
+    .expect("test settings")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(dir.path(), extra);
+    let services = Arc::new(startup::services(&settings).expect("services"));
+    let acme = services
+        .create_organization(
+            &"Acme".parse().unwrap(),
+            &ADMIN_EMAIL.parse().unwrap(),
+            Some(auth_core::password::Password::new_secret(ADMIN_PASSWORD.into()).unwrap()),
+        )
+        .unwrap();
+    services
+        .create_organization(
+            &"Globex".parse().unwrap(),
+            &OTHER_ADMIN_EMAIL.parse().unwrap(),
+            Some(auth_core::password::Password::new_secret(OTHER_ADMIN_PASSWORD.into()).unwrap()),
+        )
+        .unwrap();
+    let app = Application::build(&settings, services.clone()).expect("application");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .user_agent("authgate-tests/1.0")
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        dir,
+        services,
+        acme_org_id: acme.organization_id,
+        acme_admin_id: acme.admin_id,
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Reply {
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(
+            self.body["title"].is_string()
+                && self.body["detail"].is_string()
+                && self.body["type"].is_string()
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = res.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value, bearer: Option<&str>) -> Reply {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value, bearer: Option<&str>) -> Reply {
+        let mut req = self.client.patch(self.url(path)).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/v1/auth/login",
+            json!({"email": email, "password": password, "client": "web"}),
+            None,
+        )
+        .await
+    }
+
+    /// Logs in a user without 2FA and returns the access token.
+    pub async fn access_token(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.assert_ok()["status"], "authenticated", "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn data_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect()
+    }
+}
+
+/// What an authenticator app does: codes from the secret and the clock.
+pub struct Authenticator {
+    secret: TotpSecret,
+    last: Option<i64>,
+}
+
+impl Authenticator {
+    pub fn from_base32(secret: &str) -> Self {
+        Self {
+            secret: TotpSecret::from_base32(secret).unwrap(),
+            last: None,
+        }
+    }
+
+    pub fn secret(&self) -> &TotpSecret {
+        &self.secret
+    }
+
+    fn now() -> UnixTime {
+        UnixTime::from_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        )
+    }
+
+    /// A code the server has not seen yet: the current step, or the next
+    /// one (inside the ±1 window) when the current one was already used.
+    pub async fn fresh_code(&mut self) -> String {
+        let p = TotpParams::default();
+        loop {
+            let current = p.step_at(Self::now()).0;
+            let step = match self.last {
+                Some(l) if l >= current => l + 1,
+                _ => current,
+            };
+            if step <= current + 1 {
+                self.last = Some(step);
+                return p
+                    .code_at_step(&self.secret, TimeStep(step))
+                    .as_str()
+                    .to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The code most recently handed out, to attempt a replay.
+    pub fn last_code(&self) -> String {
+        TotpParams::default()
+            .code_at_step(
+                &self.secret,
+                TimeStep(self.last.expect("a code was issued")),
+            )
+            .as_str()
+            .to_owned()
+    }
+
+    /// A code that is certainly wrong right now.
+    pub fn wrong_code(&self) -> String {
+        let p = TotpParams::default();
+        let current = p.step_at(Self::now()).0;
+        let valid: Vec<String> = (current - 2..=current + 2)
+            .map(|s| {
+                p.code_at_step(&self.secret, TimeStep(s))
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        (0..1_000_000)
+            .map(|n| format!("{n:06}"))
+            .find(|c| !valid.contains(c))
+            .unwrap()
+    }
+}
+
+/// The claims of a JWT, without verifying it (the server did).
+pub fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Enables 2FA for the holder of `token` through the profile endpoints.
+pub async fn enable_two_factor(app: &TestApp, token: &str) -> Authenticator {
+    let r = app
+        .post("/v1/me/two-factor/enrollment", json!({}), Some(token))
+        .await;
+    let mut auth = Authenticator::from_base32(r.assert_ok()["secret"].as_str().unwrap());
+    let c = auth.fresh_code().await;
+    let r = app
+        .post(
+            "/v1/me/two-factor/enrollment/confirm",
+            json!({"code": c}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["status"], "enabled");
+    auth
+}
+
+/// Logs in with password and code; returns the token body.
+pub async fn login_with_code(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    auth: &mut Authenticator,
+) -> Value {
+    let r = app.login(email, password).await;
+    assert_eq!(r.assert_ok()["status"], "otp_required", "{}", r.body);
+    let challenge = r.body["challenge_token"].as_str().unwrap().to_owned();
+    let c = auth.fresh_code().await;
+    let r = app
+        .post(
+            "/v1/auth/otp",
+            json!({"challenge_token": challenge, "code": c}),
+            None,
+        )
+        .await;
+    r.assert_ok().clone()
+}
