@@ -2,7 +2,6 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use api::{
     config::Settings,
-    service::Services,
     startup::{self, Application},
 };
 use auth_core::{
@@ -22,7 +21,6 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
-    pub services: Arc<Services>,
     pub acme_org_id: String,
     pub acme_admin_id: String,
 }
@@ -85,7 +83,6 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             .build()
             .unwrap(),
         dir,
-        services,
         acme_org_id: acme.organization_id,
         acme_admin_id: acme.admin_id,
     }

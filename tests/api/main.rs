@@ -3,6 +3,7 @@
 mod helpers;
 
 mod cli;
+mod enforcement;
 mod errors;
 mod login;
 mod openapi;

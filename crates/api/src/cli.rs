@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 use crate::{
     config::Settings,
     openapi,
+    problem::ApiError,
+    service::{now, support::SupportReason},
     startup::{self, Application},
     telemetry,
 };
@@ -36,6 +38,33 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Operator actions for users who cannot help themselves; each ends
+    /// the user's sessions and is written to the audit log with its reason.
+    Support {
+        #[command(subcommand)]
+        command: SupportCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SupportCommand {
+    /// Remove a user's authenticator (e.g. an admin who lost their phone).
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+        /// Why, for the audit log (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// End a user's sessions and in-flight login challenges, clearing
+    /// failed-attempt counters.
+    Unlock {
+        #[arg(long)]
+        email: String,
+        /// Why, for the audit log (required).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,7 +131,47 @@ fn execute(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Support { command } => support(&settings, command),
     }
+}
+
+fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
+    let (email, reason, reset) = match command {
+        SupportCommand::ResetTwoFactor { email, reason } => (email, reason, true),
+        SupportCommand::Unlock { email, reason } => (email, reason, false),
+    };
+    let email: Email = email.parse().map_err(|e| format!("--email: {e}"))?;
+    let reason: SupportReason = reason.parse().map_err(|e| format!("--reason: {e}"))?;
+    let services = startup::services(settings).map_err(|e| e.to_string())?;
+    let at = now();
+    let report = if reset {
+        services.support_reset_two_factor(&email, &reason, at)
+    } else {
+        services.support_unlock(&email, &reason, at)
+    }
+    .map_err(|e| match e {
+        ApiError::NotFound(_) => format!("no user with email {email}"),
+        other => other.to_string(),
+    })?;
+    if reset {
+        println!(
+            "two-factor authentication of {} ({}) {}",
+            report.email,
+            report.user_id,
+            if report.factor_removed {
+                "removed"
+            } else {
+                "was not set up; nothing to remove"
+            }
+        );
+    } else {
+        println!("{} ({}) unlocked", report.email, report.user_id);
+    }
+    println!(
+        "ended {} session(s) and {} login challenge(s); recorded in the audit log as actor \"support\"",
+        report.sessions_ended, report.challenges_ended
+    );
+    Ok(())
 }
 
 fn read_password_from_stdin() -> Result<Option<Password>, String> {

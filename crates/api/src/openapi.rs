@@ -38,6 +38,24 @@ pub enum BearerErrors {
     Unavailable(Problem),
 }
 
+/// Errors of the admin endpoints.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminErrors {
+    /// Missing, invalid or expired access token, or an ended session.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The caller is not an admin.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// No such user in the caller's organization.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The database is unavailable; retry later.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -74,6 +92,15 @@ impl Modify for BearerAuth {
         routes::me::confirm_enrollment,
         routes::me::disable_two_factor,
         routes::me::login_history,
+        routes::admin::list_users,
+        routes::admin::create_user,
+        routes::admin::get_user,
+        routes::admin::update_user,
+        routes::admin::reset_two_factor,
+        routes::admin::user_login_history,
+        routes::admin::get_organization,
+        routes::admin::update_organization,
+        routes::admin::audit_events,
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::jwks,
@@ -83,6 +110,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "auth", description = "Logging in, step by step"),
         (name = "me", description = "The signed-in user's own account"),
+        (name = "admin", description = "Organization admins: users, 2FA enforcement, policy, audit log"),
         (name = "ops", description = "Health and keys"),
     )
 )]

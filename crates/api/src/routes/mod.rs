@@ -1,6 +1,7 @@
 //! HTTP handlers: parse the request, run one use case off the async
 //! workers, shape the response. No rules and no SQL live here.
 
+pub mod admin;
 pub mod auth;
 pub mod me;
 pub mod ops;
@@ -59,6 +60,12 @@ routes! {
     "/v1/me/two-factor/enrollment/confirm" => { post: me::confirm_enrollment },
     "/v1/me/two-factor/disable" => { post: me::disable_two_factor },
     "/v1/me/login-history" => { get: me::login_history },
+    "/v1/users" => { get: admin::list_users, post: admin::create_user },
+    "/v1/users/{id}" => { get: admin::get_user, patch: admin::update_user },
+    "/v1/users/{id}/two-factor/reset" => { post: admin::reset_two_factor },
+    "/v1/users/{id}/login-history" => { get: admin::user_login_history },
+    "/v1/organization" => { get: admin::get_organization, patch: admin::update_organization },
+    "/v1/audit-events" => { get: admin::audit_events },
     "/healthz" => { get: ops::healthz },
     "/readyz" => { get: ops::readyz },
     "/.well-known/jwks.json" => { get: ops::jwks },

@@ -3,8 +3,10 @@
 //! work, and is run by the handlers off the async workers.
 
 pub mod account;
+pub mod admin;
 pub mod login;
 pub mod organizations;
+pub mod support;
 pub mod tokens;
 pub mod two_factor;
 
