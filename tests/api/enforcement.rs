@@ -710,8 +710,7 @@ async fn support_resets_a_locked_out_admin_and_the_audit_log_records_why() {
     .assert_ok();
     let support = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_authgate"))
-            .env("AUTHGATE_DATA_DIR", app.dir.path())
-            .env("AUTHGATE_LOG", "warn")
+            .envs(app.binary_env())
             .arg("support")
             .args(args)
             .output()

@@ -21,14 +21,16 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    pub db: TestDb,
     pub acme_org_id: String,
     pub acme_admin_id: String,
 }
 
 /// Settings for a test: a private data dir, a free port, and argon2 made
 /// cheap through configuration (the only cost knob tests touch).
-pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+pub fn test_settings(dir: &std::path::Path, db: &TestDb, extra: &[(&str, &str)]) -> Settings {
     let data_dir = dir.to_string_lossy().into_owned();
+    let database_url = db.url.clone();
     let extra: Vec<(String, String)> = extra
         .iter()
         .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -39,6 +41,7 @@ pub fn test_settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings 
         }
         match k {
             "AUTHGATE_DATA_DIR" => Some(data_dir.clone()),
+            "AUTHGATE_DATABASE_URL" => database_url.clone(),
             "AUTHGATE_LISTEN" => Some("127.0.0.1:0".into()),
             "AUTHGATE_ARGON2_MEMORY_KIB" => Some("64".into()),
             "AUTHGATE_ARGON2_ITERATIONS" => Some("1".into()),
@@ -56,7 +59,8 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let settings = test_settings(dir.path(), extra);
+    let db = TestDb::new();
+    let settings = test_settings(dir.path(), &db, extra);
     let services = Arc::new(startup::services(&settings).expect("services"));
     let acme = services
         .create_organization(
@@ -83,6 +87,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             .build()
             .unwrap(),
         dir,
+        db,
         acme_org_id: acme.organization_id,
         acme_admin_id: acme.admin_id,
     }
@@ -187,12 +192,33 @@ impl TestApp {
         r.body["access_token"].as_str().unwrap().to_owned()
     }
 
-    pub fn data_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .collect()
+    /// Everything the database holds, as bytes to search: the SQLite
+    /// files, or every PostgreSQL row as JSON text (bytea as hex).
+    pub fn database_contents(&self) -> Vec<u8> {
+        match &self.db.schema {
+            None => {
+                let files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.is_file())
+                    .collect();
+                assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "db")));
+                files.iter().flat_map(|f| std::fs::read(f).unwrap()).collect()
+            }
+            Some(schema) => self.db.dump(schema).into_bytes(),
+        }
+    }
+
+    /// Environment for the `authgate` binary to use this app's data.
+    pub fn binary_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("AUTHGATE_DATA_DIR", self.dir.path().to_string_lossy().into_owned()),
+            ("AUTHGATE_LOG", "warn".to_owned()),
+        ];
+        if let Some(url) = &self.db.url {
+            env.push(("AUTHGATE_DATABASE_URL", url.clone()));
+        }
+        env
     }
 }
 
@@ -321,4 +347,83 @@ pub async fn login_with_code(
         )
         .await;
     r.assert_ok().clone()
+}
+
+/// The database a test runs on: SQLite in the test's data dir (default), or
+/// with `AUTHGATE_TEST_DATABASE=postgres` a fresh schema of its own on the
+/// PostgreSQL at `AUTHGATE_TEST_POSTGRES_URL`, dropped afterwards.
+pub struct TestDb {
+    pub url: Option<String>,
+    pub schema: Option<String>,
+    admin_url: String,
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("AUTHGATE_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("AUTHGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        if !on_postgres() {
+            return Self {
+                url: None,
+                schema: None,
+                admin_url: String::new(),
+            };
+        }
+        use diesel::{Connection, RunQueryDsl};
+        let admin_url = postgres_url();
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for AUTHGATE_TEST_DATABASE=postgres: {e}"));
+        diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).unwrap();
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        Self {
+            url: Some(format!("{admin_url}{sep}options=-csearch_path%3D{schema}")),
+            schema: Some(schema),
+            admin_url,
+        }
+    }
+
+    pub fn dump(&self, schema: &str) -> String {
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            row: String,
+        }
+        let mut conn = diesel::PgConnection::establish(&self.admin_url).unwrap();
+        let tables: Vec<Row> = diesel::sql_query(format!(
+            "SELECT table_name::text AS row FROM information_schema.tables WHERE table_schema = '{schema}'"
+        ))
+        .load(&mut conn)
+        .unwrap();
+        assert!(tables.len() >= 7, "the schema has its tables");
+        let mut out = String::new();
+        for t in tables {
+            let rows: Vec<Row> = diesel::sql_query(format!("SELECT row_to_json(t)::text AS row FROM {schema}.{} t", t.row))
+                .load(&mut conn)
+                .unwrap();
+            for r in rows {
+                out.push_str(&r.row);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            use diesel::{Connection, RunQueryDsl};
+            if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+                let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
+            }
+        }
+    }
 }

@@ -1,8 +1,9 @@
-use std::{path::PathBuf, time::Duration};
+use std::{fmt, path::PathBuf, time::Duration};
 
 use diesel::{
     connection::SimpleConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
+    pg::PgConnection,
+    r2d2::{ManageConnection, Pool, PooledConnection},
     sqlite::SqliteConnection,
     Connection,
 };
@@ -10,24 +11,38 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::{error::StoreError, secret_box::SecretBox};
 
-pub(crate) type Conn = SqliteConnection;
-type ConnPool = Pool<ConnectionManager<Conn>>;
+/// One connection type over both backends, so every query is written once
+/// against the portable schema.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub(crate) type Conn = AnyConnection;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Where the data lives, parsed from `AUTHGATE_DATABASE_URL`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// A libpq URL, `postgres://` or `postgresql://`.
+    Postgres(String),
 }
 
 impl DatabaseUrl {
-    /// `sqlite://PATH` or a plain path. Other schemes are refused rather
-    /// than mistaken for a file name.
+    /// `postgres://…` and `postgresql://…` select PostgreSQL; `sqlite://PATH`
+    /// or a plain path select SQLite. Other schemes are refused rather than
+    /// mistaken for a file name.
     pub fn parse(url: &str) -> Result<Self, StoreError> {
         let url = url.trim();
         if url.is_empty() {
             return Err(StoreError::InvalidUrl("the URL is empty".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
@@ -37,7 +52,7 @@ impl DatabaseUrl {
         }
         if let Some((scheme, _)) = url.split_once("://") {
             return Err(StoreError::InvalidUrl(format!(
-                "unsupported scheme {scheme:?}; use sqlite://PATH or a file path"
+                "unsupported scheme {scheme:?}; use postgres://, postgresql://, sqlite://PATH or a file path"
             )));
         }
         if url == ":memory:" {
@@ -46,6 +61,39 @@ impl DatabaseUrl {
             ));
         }
         Ok(Self::Sqlite(PathBuf::from(url)))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Never prints a password that may be embedded in the URL.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.split_once('@') {
+                    Some((userinfo, host)) => {
+                        let user = userinfo.split(':').next().unwrap_or_default();
+                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{hidden}@{host}")
+                    }
+                    None => write!(f, "{url}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
     }
 }
 
@@ -60,26 +108,71 @@ pub struct DbConfig {
     pub busy_timeout: Duration,
 }
 
+/// Opens connections of the backend the URL names, and nothing else: a
+/// PostgreSQL URL never falls back to creating a SQLite file.
 #[derive(Debug)]
-struct SqlitePragmas {
-    busy_timeout_ms: u128,
+struct Manager {
+    url: DatabaseUrl,
+    busy_timeout: Duration,
 }
 
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl Manager {
+    fn establish(&self) -> Result<Conn, StoreError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL at {}: {e}", self.url))),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout.as_millis()
+                ))
+                .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
     }
 }
+
+#[derive(Debug)]
+struct ConnectError(String);
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<Conn, ConnectError> {
+        self.establish().map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut Conn) -> bool {
+        // Checked on checkout by `is_valid`; a broken connection fails it.
+        false
+    }
+}
+
+type ConnPool = Pool<Manager>;
 
 /// The bounded pool plus the key that seals TOTP secrets.
 #[derive(Clone)]
 pub struct Store {
     pool: ConnPool,
     secrets: SecretBox,
+    backend: &'static str,
 }
 
 /// One unit of work on one connection, inside a transaction.
@@ -103,35 +196,42 @@ impl Store {
     /// Opens the pool and applies pending migrations. Never panics: a bad
     /// path or a failed migration comes back as an error to report.
     pub fn open(config: &DbConfig, secrets: SecretBox) -> Result<Self, StoreError> {
-        let DatabaseUrl::Sqlite(path) = &config.url;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-            })?;
+        if let DatabaseUrl::Sqlite(path) = &config.url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
         }
-        let manager = ConnectionManager::<Conn>::new(path.to_string_lossy());
+        let manager = Manager {
+            url: config.url.clone(),
+            busy_timeout: config.busy_timeout,
+        };
+        // One direct connection first: it reports the real error (refused,
+        // authentication, unknown database) and applies the migrations.
+        let mut first = manager.establish()?;
+        migrate(&mut first)?;
+        drop(first);
+        // Connections are then made on demand, so an outage after start
+        // means 503s until the database is back, not a dead process.
         let pool = Pool::builder()
             .max_size(config.pool_size.max(1))
+            .min_idle(Some(0))
             .connection_timeout(config.pool_timeout)
-            .connection_customizer(Box::new(SqlitePragmas {
-                busy_timeout_ms: config.busy_timeout.as_millis(),
-            }))
-            .build(manager)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = Self { pool, secrets };
-        store.migrate()?;
-        Ok(store)
+            .test_on_check_out(true)
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            secrets,
+            backend: config.url.backend(),
+        })
     }
 
-    /// Applies pending migrations; returns how many ran.
-    pub fn migrate(&self) -> Result<usize, StoreError> {
-        let mut conn = self.conn()?;
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len())
-            .map_err(|e| StoreError::Migration(e.to_string()))
+    pub fn backend(&self) -> &'static str {
+        self.backend
     }
 
-    fn conn(&self) -> Result<PooledConnection<ConnectionManager<Conn>>, StoreError> {
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         Ok(self.pool.get()?)
     }
 
@@ -161,9 +261,16 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
+        let mut pooled = self.conn()?;
+        let conn: &mut Conn = &mut pooled;
         let secrets = &self.secrets;
-        conn.immediate_transaction::<T, TxError<StoreError>, _>(|c| {
+        conn.transaction::<T, TxError<StoreError>, _>(|c| {
+            if let AnyConnection::Sqlite(_) = c {
+                // A write statement (matching no row) takes SQLite's write
+                // lock now, as BEGIN IMMEDIATE would, so writers queue on
+                // the busy timeout instead of failing on lock upgrade.
+                c.batch_execute("UPDATE organizations SET name = name WHERE 1 = 0")?;
+            }
             f(&mut Tx { conn: c, secrets }).map_err(TxError::App)
         })
         .map_err(Self::unwrap_tx_error)
@@ -175,6 +282,14 @@ impl Store {
             TxError::App(e) => e,
         }
     }
+}
+
+fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
+    let applied = match conn {
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
 #[cfg(test)]
@@ -191,6 +306,15 @@ mod tests {
             DatabaseUrl::parse("/tmp/a.db").unwrap(),
             DatabaseUrl::Sqlite("/tmp/a.db".into())
         );
+    }
+
+    #[test]
+    fn postgres_urls_select_postgres_and_never_print_the_password() {
+        let url = DatabaseUrl::parse("postgresql://app:s3cret@db:5432/authgate").unwrap();
+        assert_eq!(url.backend(), "postgres");
+        assert_eq!(url.to_string(), "postgresql://app:***@db:5432/authgate");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(DatabaseUrl::parse("postgres://h/db").unwrap().backend(), "postgres");
     }
 
     #[test]

@@ -24,7 +24,16 @@ impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
+            Error::BrokenTransactionManager => StoreError::Unavailable("the connection broke mid-transaction".into()),
+            // PostgreSQL shutting down or restarting under us.
+            Error::DatabaseError(_, info)
+                if ["terminating connection", "server closed the connection", "no connection to the server", "the database system is"]
+                    .iter()
+                    .any(|m| info.message().contains(m)) =>
+            {
                 StoreError::Unavailable(info.message().to_owned())
             }
             // SQLite's busy timeout ran out: contention, not a bug.
@@ -36,14 +45,10 @@ impl From<diesel::result::Error> for StoreError {
     }
 }
 
-impl From<r2d2_error::PoolError> for StoreError {
-    fn from(e: r2d2_error::PoolError) -> Self {
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
         StoreError::Unavailable(e.to_string())
     }
-}
-
-pub(crate) mod r2d2_error {
-    pub type PoolError = diesel::r2d2::PoolError;
 }
 
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {

@@ -19,17 +19,23 @@ use persistence::{
 
 const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
 
-fn open(dir: &std::path::Path) -> Store {
-    Store::open(
-        &DbConfig {
-            url: DatabaseUrl::Sqlite(dir.join("t.db")),
-            pool_size: 8,
-            pool_timeout: Duration::from_secs(5),
-            busy_timeout: Duration::from_secs(5),
-        },
-        SecretBox::new(&[3; 32]).unwrap(),
-    )
-    .unwrap()
+mod support;
+use support::TestDb;
+
+fn config(url: DatabaseUrl) -> DbConfig {
+    DbConfig {
+        url,
+        pool_size: 8,
+        pool_timeout: Duration::from_secs(5),
+        busy_timeout: Duration::from_secs(5),
+    }
+}
+
+/// A store on this run's backend (see `support`), with its guard.
+fn open(dir: &std::path::Path) -> (Store, TestDb) {
+    let db = TestDb::new(dir);
+    let store = Store::open(&config(db.url.clone()), SecretBox::new(&[3; 32]).unwrap()).unwrap();
+    (store, db)
 }
 
 fn seed_user(store: &Store, email: &str) -> String {
@@ -86,7 +92,7 @@ fn enable(store: &Store, user: &str, secret: TotpSecret) {
 #[test]
 fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+    let (store, _db) = open(dir.path());
     let user = seed_user(&store, "a@b.c");
     enable(&store, &user, TotpSecret::from_bytes(vec![1; 20]).unwrap());
     let threads = 16;
@@ -120,7 +126,7 @@ fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
 #[test]
 fn secrets_are_stored_encrypted_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+    let (store, db) = open(dir.path());
     let user = seed_user(&store, "a@b.c");
     let secret = TotpSecret::from_bytes(b"plain secret 1234567".to_vec()).unwrap();
     enable(&store, &user, secret.clone());
@@ -130,16 +136,7 @@ fn secrets_are_stored_encrypted_and_read_back() {
         other => panic!("expected enabled, got {other:?}"),
     }
     // Another key cannot read it.
-    let other = Store::open(
-        &DbConfig {
-            url: DatabaseUrl::Sqlite(dir.path().join("t.db")),
-            pool_size: 1,
-            pool_timeout: Duration::from_secs(5),
-            busy_timeout: Duration::from_secs(5),
-        },
-        SecretBox::new(&[4; 32]).unwrap(),
-    )
-    .unwrap();
+    let other = Store::open(&config(db.url.clone()), SecretBox::new(&[4; 32]).unwrap()).unwrap();
     assert!(matches!(
         other.read(|tx| tx.two_factor(&user)),
         Err(StoreError::Secret(_))
@@ -149,7 +146,7 @@ fn secrets_are_stored_encrypted_and_read_back() {
 #[test]
 fn emails_are_unique_whatever_their_case() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+    let (store, _db) = open(dir.path());
     seed_user(&store, "Ana@Example.com");
     let org_id = store
         .read(|tx| {
@@ -178,7 +175,7 @@ fn emails_are_unique_whatever_their_case() {
 #[test]
 fn a_failed_unit_of_work_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
+    let (store, _db) = open(dir.path());
     let org = NewOrganization {
         id: "o".into(),
         name: "Org".parse().unwrap(),
@@ -204,4 +201,21 @@ fn a_database_path_that_cannot_be_created_is_a_clean_error() {
         SecretBox::new(&[3; 32]).unwrap(),
     );
     assert!(matches!(result, Err(StoreError::Unavailable(_))));
+}
+
+#[test]
+fn a_postgres_url_whose_server_is_down_reports_the_real_error_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd_before: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().file_name()).collect();
+    let url = DatabaseUrl::parse("postgres://postgres@127.0.0.1:1/authgate").unwrap();
+    let err = match Store::open(&config(url), SecretBox::new(&[3; 32]).unwrap()) {
+        Err(StoreError::Unavailable(msg)) => msg,
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a closed port cannot be a database"),
+    };
+    assert!(err.contains("PostgreSQL") && err.contains("127.0.0.1"), "{err}");
+    assert!(err.to_lowercase().contains("refused") || err.contains("connect"), "{err}");
+    let cwd_after: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(cwd_before, cwd_after, "no SQLite file appears");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
