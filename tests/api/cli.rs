@@ -165,3 +165,33 @@ fn openapi_prints_the_spec() {
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
 }
+
+#[test]
+fn production_accepts_keys_made_with_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.pem");
+    let status = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(&key)
+        .status()
+        .expect("openssl is installed");
+    assert!(status.success());
+    std::fs::write(
+        dir.path().join("enc.key"),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+    )
+    .unwrap();
+    let out = authgate(dir.path())
+        .env("AUTHGATE_ENV", "production")
+        .env("AUTHGATE_SIGNING_KEY_FILE", &key)
+        .env("AUTHGATE_ENCRYPTION_KEY_FILE", dir.path().join("enc.key"))
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("keys").exists());
+}

@@ -202,8 +202,13 @@ impl TestApp {
                     .map(|e| e.unwrap().path())
                     .filter(|p| p.is_file())
                     .collect();
-                assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "db")));
-                files.iter().flat_map(|f| std::fs::read(f).unwrap()).collect()
+                assert!(files
+                    .iter()
+                    .any(|f| f.extension().is_some_and(|e| e == "db")));
+                files
+                    .iter()
+                    .flat_map(|f| std::fs::read(f).unwrap())
+                    .collect()
             }
             Some(schema) => self.db.dump(schema).into_bytes(),
         }
@@ -212,7 +217,10 @@ impl TestApp {
     /// Environment for the `authgate` binary to use this app's data.
     pub fn binary_env(&self) -> Vec<(&'static str, String)> {
         let mut env = vec![
-            ("AUTHGATE_DATA_DIR", self.dir.path().to_string_lossy().into_owned()),
+            (
+                "AUTHGATE_DATA_DIR",
+                self.dir.path().to_string_lossy().into_owned(),
+            ),
             ("AUTHGATE_LOG", "warn".to_owned()),
         ];
         if let Some(url) = &self.db.url {
@@ -363,7 +371,8 @@ pub fn on_postgres() -> bool {
 }
 
 pub fn postgres_url() -> String {
-    std::env::var("AUTHGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("AUTHGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 impl TestDb {
@@ -378,9 +387,12 @@ impl TestDb {
         use diesel::{Connection, RunQueryDsl};
         let admin_url = postgres_url();
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = diesel::PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for AUTHGATE_TEST_DATABASE=postgres: {e}"));
-        diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).unwrap();
+        let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("PostgreSQL at {admin_url} is required for AUTHGATE_TEST_DATABASE=postgres: {e}")
+        });
+        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .unwrap();
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         Self {
             url: Some(format!("{admin_url}{sep}options=-csearch_path%3D{schema}")),
@@ -405,9 +417,12 @@ impl TestDb {
         assert!(tables.len() >= 7, "the schema has its tables");
         let mut out = String::new();
         for t in tables {
-            let rows: Vec<Row> = diesel::sql_query(format!("SELECT row_to_json(t)::text AS row FROM {schema}.{} t", t.row))
-                .load(&mut conn)
-                .unwrap();
+            let rows: Vec<Row> = diesel::sql_query(format!(
+                "SELECT row_to_json(t)::text AS row FROM {schema}.{} t",
+                t.row
+            ))
+            .load(&mut conn)
+            .unwrap();
             for r in rows {
                 out.push_str(&r.row);
                 out.push('\n');
@@ -422,7 +437,8 @@ impl Drop for TestDb {
         if let Some(schema) = &self.schema {
             use diesel::{Connection, RunQueryDsl};
             if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
-                let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
+                let _ =
+                    diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
             }
         }
     }

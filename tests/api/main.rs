@@ -5,6 +5,7 @@ mod helpers;
 mod cli;
 mod enforcement;
 mod errors;
+mod instances;
 mod login;
 mod openapi;
 mod self_service;

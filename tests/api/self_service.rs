@@ -315,7 +315,12 @@ async fn the_database_holds_no_totp_secret_in_plain_text() {
     let raw = auth.secret().as_bytes().to_vec();
     let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let contents = app.database_contents();
-    for needle in [base32.as_bytes(), base32.to_lowercase().as_bytes(), &raw[..], hex.as_bytes()] {
+    for needle in [
+        base32.as_bytes(),
+        base32.to_lowercase().as_bytes(),
+        &raw[..],
+        hex.as_bytes(),
+    ] {
         assert!(
             !contents.windows(needle.len()).any(|w| w == needle),
             "the database contains the TOTP secret"

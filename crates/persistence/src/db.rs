@@ -121,10 +121,17 @@ impl Manager {
         match &self.url {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
-                .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL at {}: {e}", self.url))),
+                .map_err(|e| {
+                    StoreError::Unavailable(format!(
+                        "cannot connect to PostgreSQL at {}: {e}",
+                        self.url
+                    ))
+                }),
             DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-                    .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+                let mut conn =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
+                        StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+                    })?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     self.busy_timeout.as_millis()
@@ -156,7 +163,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectError(e.to_string()))
     }
 
     fn has_broken(&self, _conn: &mut Conn) -> bool {
@@ -286,7 +294,9 @@ impl Store {
 
 fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
     let applied = match conn {
-        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
@@ -314,7 +324,10 @@ mod tests {
         assert_eq!(url.backend(), "postgres");
         assert_eq!(url.to_string(), "postgresql://app:***@db:5432/authgate");
         assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(DatabaseUrl::parse("postgres://h/db").unwrap().backend(), "postgres");
+        assert_eq!(
+            DatabaseUrl::parse("postgres://h/db").unwrap().backend(),
+            "postgres"
+        );
     }
 
     #[test]

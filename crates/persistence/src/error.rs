@@ -24,15 +24,23 @@ impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
-                StoreError::Unavailable(info.message().to_owned())
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable(info.message().to_owned()),
+            Error::BrokenTransactionManager => {
+                StoreError::Unavailable("the connection broke mid-transaction".into())
             }
-            Error::BrokenTransactionManager => StoreError::Unavailable("the connection broke mid-transaction".into()),
             // PostgreSQL shutting down or restarting under us.
             Error::DatabaseError(_, info)
-                if ["terminating connection", "server closed the connection", "no connection to the server", "the database system is"]
-                    .iter()
-                    .any(|m| info.message().contains(m)) =>
+                if [
+                    "terminating connection",
+                    "server closed the connection",
+                    "no connection to the server",
+                    "the database system is",
+                ]
+                .iter()
+                .any(|m| info.message().contains(m)) =>
             {
                 StoreError::Unavailable(info.message().to_owned())
             }

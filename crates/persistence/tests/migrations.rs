@@ -3,7 +3,9 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use diesel::{sql_types::Text, Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{
+    sql_types::Text, Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection,
+};
 use persistence::{DatabaseUrl, DbConfig, SecretBox, Store};
 
 mod support;
@@ -50,12 +52,19 @@ fn shape(columns: Vec<Column>) -> Shape {
     columns
         .into_iter()
         .filter(|c| !c.table_name.starts_with("__diesel"))
-        .map(|c| ((c.table_name, c.column_name), (portable(&c.data_type), c.nullable == "YES")))
+        .map(|c| {
+            (
+                (c.table_name, c.column_name),
+                (portable(&c.data_type), c.nullable == "YES"),
+            )
+        })
         .collect()
 }
 
 fn version_names(dir: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dir);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(dir);
     let mut names: Vec<String> = std::fs::read_dir(path)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -206,16 +206,28 @@ fn a_database_path_that_cannot_be_created_is_a_clean_error() {
 #[test]
 fn a_postgres_url_whose_server_is_down_reports_the_real_error_and_creates_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let cwd_before: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().file_name()).collect();
+    let cwd_before: Vec<_> = std::fs::read_dir(".")
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     let url = DatabaseUrl::parse("postgres://postgres@127.0.0.1:1/authgate").unwrap();
     let err = match Store::open(&config(url), SecretBox::new(&[3; 32]).unwrap()) {
         Err(StoreError::Unavailable(msg)) => msg,
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a closed port cannot be a database"),
     };
-    assert!(err.contains("PostgreSQL") && err.contains("127.0.0.1"), "{err}");
-    assert!(err.to_lowercase().contains("refused") || err.contains("connect"), "{err}");
-    let cwd_after: Vec<_> = std::fs::read_dir(".").unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(
+        err.contains("PostgreSQL") && err.contains("127.0.0.1"),
+        "{err}"
+    );
+    assert!(
+        err.to_lowercase().contains("refused") || err.contains("connect"),
+        "{err}"
+    );
+    let cwd_after: Vec<_> = std::fs::read_dir(".")
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(cwd_before, cwd_after, "no SQLite file appears");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

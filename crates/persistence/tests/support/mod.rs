@@ -11,7 +11,8 @@ pub fn on_postgres() -> bool {
 }
 
 pub fn postgres_url() -> String {
-    std::env::var("AUTHGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("AUTHGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 pub struct TestDb {
@@ -36,10 +37,13 @@ impl TestDb {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::establish(&admin)
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required: {e}"));
-        diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).unwrap();
+        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .unwrap();
         let sep = if admin.contains('?') { '&' } else { '?' };
         Self {
-            url: DatabaseUrl::parse(&format!("{admin}{sep}options=-csearch_path%3D{schema}")).unwrap(),
+            url: DatabaseUrl::parse(&format!("{admin}{sep}options=-csearch_path%3D{schema}"))
+                .unwrap(),
             schema: Some(schema),
         }
     }
@@ -53,7 +57,8 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
             if let Ok(mut conn) = PgConnection::establish(&postgres_url()) {
-                let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
+                let _ =
+                    diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
             }
         }
     }
