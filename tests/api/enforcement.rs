@@ -95,7 +95,7 @@ async fn an_agent_created_with_required_two_factor_enrolls_at_first_login() {
     let me = app.get("/v1/me", tokens["access_token"].as_str()).await;
     assert_eq!(
         me.assert_ok()["two_factor"],
-        json!({"status": "enabled", "enforced": true, "enforced_by": "admin"})
+        json!({"status": "enabled", "enforced": true, "enforced_by": "admin", "recovery_codes_remaining": 10})
     );
     assert_eq!(
         app.login(AGENT_EMAIL, AGENT_PASSWORD).await.body["status"],
@@ -167,7 +167,7 @@ async fn forcing_two_factor_on_a_self_enrolled_agent_keeps_the_factor() {
     let r = patch_user(&app, &admin, &id, json!({"require_two_factor": true})).await;
     assert_eq!(
         r.assert_ok()["two_factor"],
-        json!({"status": "enabled", "enforced": true, "enforced_by": "admin"})
+        json!({"status": "enabled", "enforced": true, "enforced_by": "admin", "recovery_codes_remaining": 10})
     );
     // No re-enrollment: the existing authenticator keeps working.
     let tokens = login_with_code(&app, AGENT_EMAIL, AGENT_PASSWORD, &mut auth).await;
@@ -254,7 +254,7 @@ async fn lifting_the_requirement_keeps_two_factor_but_lets_the_agent_disable_it(
     let r = patch_user(&app, &admin, &id, json!({"require_two_factor": false})).await;
     assert_eq!(
         r.assert_ok()["two_factor"],
-        json!({"status": "enabled", "enforced": false, "enforced_by": null})
+        json!({"status": "enabled", "enforced": false, "enforced_by": null, "recovery_codes_remaining": 10})
     );
     assert_eq!(
         app.login(AGENT_EMAIL, AGENT_PASSWORD).await.body["status"],

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod attacks;
 mod cli;
 mod enforcement;
 mod errors;

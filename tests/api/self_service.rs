@@ -72,7 +72,7 @@ async fn enrollment_shows_a_qr_code_and_only_the_right_code_enables_it() {
     let me = app.get("/v1/me", Some(&token)).await;
     assert_eq!(
         me.assert_ok()["two_factor"],
-        json!({"status": "enabled", "enforced": false, "enforced_by": null})
+        json!({"status": "enabled", "enforced": false, "enforced_by": null, "recovery_codes_remaining": 10})
     );
 }
 
@@ -331,42 +331,60 @@ async fn the_database_holds_no_totp_secret_in_plain_text() {
 #[tokio::test]
 async fn refresh_rotates_the_token_and_logout_ends_the_session() {
     let app = spawn_app().await;
-    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let first = r.assert_ok().clone();
-    let refreshed = app
-        .post(
-            "/v1/auth/refresh",
-            json!({"refresh_token": first["refresh_token"]}),
-            None,
-        )
-        .await;
-    let second = refreshed.assert_ok().clone();
+    let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
+    let refresh = |t: &serde_json::Value| json!({"refresh_token": t["refresh_token"]});
+    let second = app.post("/v1/auth/refresh", refresh(&first), None).await;
+    let second = second.assert_ok().clone();
     assert_ne!(first["refresh_token"], second["refresh_token"]);
     assert_eq!(
         claims(second["access_token"].as_str().unwrap())["amr"],
         json!(["pwd"])
     );
-    app.post(
-        "/v1/auth/refresh",
-        json!({"refresh_token": first["refresh_token"]}),
-        None,
-    )
-    .await
-    .assert_problem(401, "unauthorized");
+    let third = app
+        .post("/v1/auth/refresh", refresh(&second), None)
+        .await
+        .assert_ok()
+        .clone();
 
-    let access = second["access_token"].as_str().unwrap();
+    let access = third["access_token"].as_str().unwrap();
     let logout = app.post("/v1/auth/logout", json!({}), Some(access)).await;
     assert_eq!(logout.status.as_u16(), 204);
     app.get("/v1/me", Some(access))
         .await
         .assert_problem(401, "unauthorized");
-    app.post(
-        "/v1/auth/refresh",
-        json!({"refresh_token": second["refresh_token"]}),
-        None,
-    )
-    .await
-    .assert_problem(401, "unauthorized");
+    app.post("/v1/auth/refresh", refresh(&third), None)
+        .await
+        .assert_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_the_whole_session() {
+    let app = spawn_app().await;
+    let stolen = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
+    let refresh = |t: &serde_json::Value| json!({"refresh_token": t["refresh_token"]});
+    // The legitimate client rotates; then the thief replays the old token.
+    let current = app
+        .post("/v1/auth/refresh", refresh(&stolen), None)
+        .await
+        .assert_ok()
+        .clone();
+    app.post("/v1/auth/refresh", refresh(&stolen), None)
+        .await
+        .assert_problem(401, "unauthorized");
+    // The whole session is gone: the current refresh and access tokens too.
+    app.post("/v1/auth/refresh", refresh(&current), None)
+        .await
+        .assert_problem(401, "unauthorized");
+    app.get("/v1/me", current["access_token"].as_str())
+        .await
+        .assert_problem(401, "unauthorized");
+    let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let log = app.get("/v1/audit-events?limit=5", Some(&token)).await;
+    assert!(log.assert_ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "session.refresh_token_reused"));
 }
 
 #[tokio::test]
@@ -465,7 +483,7 @@ async fn of_concurrent_logins_with_one_code_exactly_one_is_authenticated() {
         "{statuses:?}"
     );
     assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 401),
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
         "{statuses:?}"
     );
 }

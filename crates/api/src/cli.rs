@@ -38,12 +38,25 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage the access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Operator actions for users who cannot help themselves; each ends
     /// the user's sessions and is written to the audit log with its reason.
     Support {
         #[command(subcommand)]
         command: SupportCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Retire the active signing key and create a new one. Running
+    /// instances pick it up within a minute; tokens signed with the old key
+    /// stay valid until they expire.
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -56,8 +69,8 @@ pub enum SupportCommand {
         #[arg(long)]
         reason: String,
     },
-    /// End a user's sessions and in-flight login challenges, clearing
-    /// failed-attempt counters.
+    /// Lift a user's two-factor lock (too many wrong codes) and end their
+    /// sessions and in-flight login challenges.
     Unlock {
         #[arg(long)]
         email: String,
@@ -132,6 +145,14 @@ fn execute(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Support { command } => support(&settings, command),
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let (old, new) = crate::keys::rotate(&settings).map_err(|e| e.to_string())?;
+            println!("signing key {old} retired; new signing key {new}");
+            println!("instances switch within a minute; tokens signed with {old} stay valid until they expire");
+            Ok(())
+        }
     }
 }
 
@@ -165,7 +186,16 @@ fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
             }
         );
     } else {
-        println!("{} ({}) unlocked", report.email, report.user_id);
+        println!(
+            "{} ({}) unlocked{}",
+            report.email,
+            report.user_id,
+            if report.was_locked {
+                ""
+            } else {
+                " (was not locked)"
+            }
+        );
     }
     println!(
         "ended {} session(s) and {} login challenge(s); recorded in the audit log as actor \"support\"",
@@ -199,8 +229,18 @@ fn serve(settings: Settings) -> Result<(), String> {
     startup::bootstrap(&services, &settings).map_err(|e| e.to_string())?;
     let runtime = actix_web::rt::System::new();
     runtime.block_on(async {
-        let app = Application::build(&settings, std::sync::Arc::new(services))
-            .map_err(|e| e.to_string())?;
+        let services = std::sync::Arc::new(services);
+        let app = Application::build(&settings, services.clone()).map_err(|e| e.to_string())?;
+        // Pick up rotated signing keys without a restart.
+        actix_web::rt::spawn(async move {
+            let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let s = services.clone();
+                let _ = actix_web::web::block(move || s.tokens.reload()).await;
+            }
+        });
         tracing::info!(address = %settings.listen, port = app.port(), "authgate listening");
         println!(
             "authgate listening on http://{}:{}",

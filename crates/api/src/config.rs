@@ -65,6 +65,40 @@ pub struct Settings {
     pub trust_proxy_headers: bool,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// Browser origins allowed to call the API (CORS), e.g. the web app's
+    /// `https://…` and the extension's `chrome-extension://<id>`.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// `scheme://host[:port]` with no path: what a browser sends as `Origin`.
+fn parse_origin(origin: &str) -> Result<String, String> {
+    let (scheme, rest) = origin
+        .split_once("://")
+        .ok_or_else(|| format!("{origin:?} is not scheme://host"))?;
+    if !matches!(
+        scheme,
+        "https" | "http" | "chrome-extension" | "moz-extension"
+    ) {
+        return Err(format!(
+            "{origin:?}: scheme must be https, http, chrome-extension or moz-extension"
+        ));
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if scheme.starts_with("http") => (h, Some(p)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
+    if host_ok && port_ok {
+        Ok(origin.to_owned())
+    } else {
+        Err(format!(
+            "{origin:?} is not an origin (scheme://host[:port], no path)"
+        ))
+    }
 }
 
 /// The longest a challenge may live.
@@ -240,6 +274,21 @@ impl Settings {
             trust_proxy_headers: v.parse("AUTHGATE_TRUST_PROXY_HEADERS", false)?,
             log_filter: v.get("AUTHGATE_LOG").unwrap_or_else(|| "info".into()),
             log_format,
+            cors_allowed_origins: v
+                .get("AUTHGATE_CORS_ALLOWED_ORIGINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(parse_origin)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+                .map_err(|message| ConfigError {
+                    var: "AUTHGATE_CORS_ALLOWED_ORIGINS",
+                    message,
+                })?
+                .unwrap_or_default(),
             data_dir,
         };
         if environment == Environment::Production {
@@ -306,6 +355,20 @@ mod tests {
         assert_eq!(err.var, "AUTHGATE_ACCESS_TOKEN_TTL_SECS");
         let err = settings(&[("AUTHGATE_DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.var, "AUTHGATE_DATABASE_URL");
+    }
+
+    #[test]
+    fn cors_origins_include_extensions_and_reject_paths() {
+        let s = settings(&[(
+            "AUTHGATE_CORS_ALLOWED_ORIGINS",
+            "https://app.example.com, chrome-extension://abcdefghijklmnopabcdefghijklmnop,http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(s.cors_allowed_origins.len(), 3);
+        for bad in ["https://app.example.com/path", "ftp://x", "*", "https://"] {
+            let err = settings(&[("AUTHGATE_CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
+            assert_eq!(err.var, "AUTHGATE_CORS_ALLOWED_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

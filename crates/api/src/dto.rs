@@ -53,6 +53,10 @@ pub struct TokenResponse {
     /// for this user (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub two_factor_enrollment_deadline: Option<String>,
+    /// Only when this response turned 2FA on: the recovery codes, shown
+    /// once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 /// A second step is needed; no token has been issued.
@@ -85,8 +89,20 @@ pub enum AuthenticatedResponse {
 #[serde(deny_unknown_fields)]
 pub struct OtpRequest {
     pub challenge_token: String,
-    /// Six digits; spaces are ignored.
+    /// Six digits from the authenticator app; spaces are ignored.
     #[schema(example = "123 456")]
+    pub code: Option<String>,
+    /// Instead of `code`: one of the recovery codes (`xxxx-xxxx-xxxx-xxxx`).
+    /// Only `/v1/auth/otp` accepts it.
+    pub recovery_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentConfirmRequest {
+    pub challenge_token: String,
+    /// Six digits from the authenticator app; spaces are ignored.
+    #[schema(example = "123456")]
     pub code: String,
 }
 
@@ -154,6 +170,13 @@ pub struct TwoFactorView {
     /// During an organization grace period: the deadline to enroll (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enrollment_deadline: Option<String>,
+    /// Unused recovery codes left, while 2FA is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_remaining: Option<i64>,
+    /// Only in the response that turned 2FA on: the recovery codes, shown
+    /// once. Each works once instead of a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -227,6 +250,8 @@ pub struct UserView {
     pub name: String,
     pub role: RoleDto,
     pub disabled: bool,
+    /// Two-factor sign-in is locked after too many wrong codes.
+    pub locked: bool,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub two_factor: TwoFactorView,
@@ -343,4 +368,39 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
     /// Cursor from a previous page's `next_before`.
     pub before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    /// Shown once; each works once instead of a code. The old set is void.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 8 characters.
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub client: Client,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub last_used_at: String,
+    /// Factors this session proved (RFC 8176).
+    pub amr: Vec<String>,
+    /// The session making this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionView>,
 }

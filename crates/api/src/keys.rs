@@ -1,5 +1,14 @@
 //! Loads the signing and encryption keys, generating them on first start
-//! (outside production) into `<data dir>/keys/` with owner-only permissions.
+//! (outside production) into `<data dir>/keys/` with owner-only permissions,
+//! and rotates the signing key.
+//!
+//! Rotation keeps every instance consistent without a coordinated restart:
+//! `authgate keys rotate` moves the active key to `retired/` (named by when
+//! it retired) and writes a new one. An instance that meets a token signed
+//! with a key it does not know re-reads the key directory (at most every few
+//! seconds) and every instance re-reads it each minute, so all of them sign
+//! with the new key soon after and keep verifying the old one until tokens
+//! signed with it have expired.
 
 use std::{
     fs,
@@ -26,18 +35,110 @@ pub enum KeyError {
 
 pub struct Keys {
     pub signing: SigningKey,
+    /// Recently retired signing keys, still trusted for verification.
+    pub retired: Vec<SigningKey>,
     pub encryption: [u8; 32],
 }
 
-pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
+/// How long a retired key stays trusted: the longest an access token lives,
+/// plus a minute of clock skew.
+pub const RETIRED_KEY_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(auth_core::jwt::MAX_ACCESS_TTL.as_secs() + 60);
+
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Where the active signing key lives on disk, if it does.
+fn signing_key_path(settings: &Settings) -> Option<PathBuf> {
+    match &settings.signing_key {
+        KeySource::Inline(_) => None,
+        KeySource::File(path) => Some(path.clone()),
+        KeySource::Generated => Some(settings.data_dir.join("keys").join("signing.pem")),
+    }
+}
+
+fn parse_signing(pem: &str) -> Result<SigningKey, KeyError> {
+    SigningKey::from_pkcs8_pem(pem).map_err(|e| KeyError::Invalid {
+        var: "AUTHGATE_SIGNING_KEY",
+        message: e.to_string(),
+    })
+}
+
+/// The active signing key and the retired ones still within retention.
+pub fn load_signing(settings: &Settings) -> Result<(SigningKey, Vec<SigningKey>), KeyError> {
     let dir = settings.data_dir.join("keys");
     let signing_pem = material(&settings.signing_key, &dir.join("signing.pem"), || {
         SigningKey::generate(&mut OsRng).to_pkcs8_pem()
     })?;
-    let signing = SigningKey::from_pkcs8_pem(&signing_pem).map_err(|e| KeyError::Invalid {
+    let signing = parse_signing(&signing_pem)?;
+    let mut retired = Vec::new();
+    if let Some(retired_dir) =
+        signing_key_path(settings).and_then(|p| p.parent().map(|d| d.join("retired")))
+    {
+        let horizon = unix_millis() - i64::try_from(RETIRED_KEY_RETENTION.as_millis()).unwrap_or(0);
+        for (retired_at, path) in retired_files(&retired_dir) {
+            if retired_at >= horizon {
+                retired.push(parse_signing(&read(&path)?)?);
+            }
+        }
+    }
+    Ok((signing, retired))
+}
+
+/// `retired/<unix millis>-<kid>.pem` files, newest first.
+fn retired_files(dir: &Path) -> Vec<(i64, PathBuf)> {
+    let mut files: Vec<(i64, PathBuf)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let at = name.strip_suffix(".pem")?.split('-').next()?.parse().ok()?;
+            Some((at, e.path()))
+        })
+        .collect();
+    files.sort_by(|a, b| b.cmp(a));
+    files
+}
+
+/// Retires the active signing key and installs a new one; returns the old
+/// and new key ids. Retired keys past retention are deleted.
+pub fn rotate(settings: &Settings) -> Result<(String, String), KeyError> {
+    let path = signing_key_path(settings).ok_or(KeyError::Invalid {
         var: "AUTHGATE_SIGNING_KEY",
-        message: e.to_string(),
+        message: "an inline key cannot be rotated; use AUTHGATE_SIGNING_KEY_FILE".into(),
     })?;
+    let (active, _) = load_signing(settings)?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+    let retired_dir = dir.join("retired");
+    let now = unix_millis();
+    create_private(
+        &retired_dir.join(format!("{now}-{}.pem", active.kid())),
+        &active.to_pkcs8_pem(),
+    )?;
+    let next = SigningKey::generate(&mut OsRng);
+    // Write beside, then rename: readers see the old key or the new one.
+    let staging = dir.join(format!(".signing-{now}.pem"));
+    create_private(&staging, &next.to_pkcs8_pem())?;
+    fs::rename(&staging, &path).map_err(|source| KeyError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let horizon = now - i64::try_from(RETIRED_KEY_RETENTION.as_millis()).unwrap_or(0);
+    for (at, old) in retired_files(&retired_dir) {
+        if at < horizon {
+            let _ = fs::remove_file(old);
+        }
+    }
+    Ok((active.kid().to_owned(), next.kid().to_owned()))
+}
+
+pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
+    let dir = settings.data_dir.join("keys");
+    let (signing, retired) = load_signing(settings)?;
     let encryption_b64 = material(
         &settings.encryption_key,
         &dir.join("encryption.key"),
@@ -60,6 +161,7 @@ pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
         })?;
     Ok(Keys {
         signing,
+        retired,
         encryption,
     })
 }
@@ -116,6 +218,112 @@ fn create_private(path: &Path, contents: &str) -> Result<(), KeyError> {
     }
 }
 
+/// The token issuer, re-read from disk when the key directory changes.
+pub struct KeyRing {
+    settings: Settings,
+    issuer: std::sync::RwLock<auth_core::jwt::TokenIssuer>,
+    last_reload: std::sync::Mutex<std::time::Instant>,
+}
+
+/// How often an unknown key id may trigger a re-read.
+const RELOAD_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl KeyRing {
+    pub fn new(settings: &Settings, signing: SigningKey, retired: Vec<SigningKey>) -> Self {
+        Self {
+            issuer: std::sync::RwLock::new(Self::issuer(settings, signing, retired)),
+            settings: settings.clone(),
+            last_reload: std::sync::Mutex::new(
+                std::time::Instant::now()
+                    .checked_sub(RELOAD_AT_MOST_EVERY)
+                    .unwrap_or_else(std::time::Instant::now),
+            ),
+        }
+    }
+
+    fn issuer(
+        settings: &Settings,
+        signing: SigningKey,
+        retired: Vec<SigningKey>,
+    ) -> auth_core::jwt::TokenIssuer {
+        auth_core::jwt::TokenIssuer::new(
+            signing,
+            retired,
+            settings.issuer.clone(),
+            settings.audience.clone(),
+            settings.access_token_ttl,
+        )
+    }
+
+    fn current(&self) -> std::sync::RwLockReadGuard<'_, auth_core::jwt::TokenIssuer> {
+        self.issuer
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Re-reads the keys; keeps the current ones if the files are unusable.
+    pub fn reload(&self) {
+        *self
+            .last_reload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::time::Instant::now();
+        match load_signing(&self.settings) {
+            Ok((signing, retired)) => {
+                let fresh = Self::issuer(&self.settings, signing, retired);
+                let mut guard = self
+                    .issuer
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if fresh.active_kid() != guard.active_kid() {
+                    tracing::info!(kid = fresh.active_kid(), "signing key changed");
+                }
+                *guard = fresh;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "re-reading the signing keys failed; keeping the current ones")
+            }
+        }
+    }
+
+    pub fn sign(
+        &self,
+        subject: &auth_core::jwt::Subject<'_>,
+        jti: String,
+        now: auth_core::UnixTime,
+    ) -> String {
+        self.current().sign(subject, jti, now)
+    }
+
+    pub fn verify(
+        &self,
+        token: &str,
+        now: auth_core::UnixTime,
+    ) -> Result<auth_core::jwt::AccessClaims, auth_core::jwt::TokenError> {
+        match self.current().verify(token, now) {
+            Err(auth_core::jwt::TokenError::UnknownKey) => {}
+            other => return other,
+        }
+        // Perhaps another instance rotated the key: look again, rarely.
+        let due = self
+            .last_reload
+            .lock()
+            .map(|t| t.elapsed() >= RELOAD_AT_MOST_EVERY)
+            .unwrap_or(true);
+        if due {
+            self.reload();
+        }
+        self.current().verify(token, now)
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        self.current().jwks()
+    }
+
+    pub fn ttl(&self) -> std::time::Duration {
+        self.current().ttl()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +352,21 @@ mod tests {
                 assert_eq!(mode & 0o777, 0o600, "{f}");
             }
         }
+    }
+
+    #[test]
+    fn rotation_retires_the_old_key_and_both_verify() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        let before = load(&s).unwrap().signing;
+        let (old, new) = rotate(&s).unwrap();
+        assert_eq!(old, before.kid());
+        let after = load(&s).unwrap();
+        assert_eq!(after.signing.kid(), new);
+        assert_eq!(after.retired.len(), 1);
+        assert_eq!(after.retired[0].kid(), old);
+        let ring = KeyRing::new(&s, after.signing, after.retired);
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
     }
 
     #[test]

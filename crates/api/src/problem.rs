@@ -47,6 +47,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("too many wrong codes; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("two-factor sign-in is locked after too many wrong codes; contact your administrator to unlock it")]
+    Locked,
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     #[error("an internal error occurred")]
@@ -77,6 +81,8 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::Locked => "account_locked",
             ApiError::Unavailable => "database_unavailable",
             ApiError::Internal => "internal_error",
         }
@@ -98,6 +104,8 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound => "Not found",
             ApiError::MethodNotAllowed(_) => "Method not allowed",
             ApiError::Conflict { .. } => "Conflict",
+            ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::Locked => "Locked",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal => "Internal server error",
         }
@@ -135,6 +143,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts { .. } | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -158,6 +167,13 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+            }
+            // Only a person can lift the lock; suggest checking back daily.
+            ApiError::Locked => {
+                res.insert_header((header::RETRY_AFTER, "86400"));
             }
             _ => {}
         }

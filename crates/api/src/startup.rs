@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 
 use actix_web::{dev::Server, middleware, web, App, HttpServer};
-use auth_core::{jwt::TokenIssuer, password::PasswordHasher};
+use auth_core::password::PasswordHasher;
 use persistence::{DbConfig, SecretBox, Store};
 use rand_core::OsRng;
 use utoipa::OpenApi;
@@ -52,13 +52,7 @@ pub fn services(settings: &Settings) -> Result<Services, StartupError> {
     )?;
     let hasher = PasswordHasher::new(settings.password, &mut OsRng)
         .map_err(|e| StartupError::Password(e.to_string()))?;
-    let tokens = TokenIssuer::new(
-        keys.signing,
-        vec![],
-        settings.issuer.clone(),
-        settings.audience.clone(),
-        settings.access_token_ttl,
-    );
+    let tokens = keys::KeyRing::new(settings, keys.signing, keys.retired);
     Ok(Services {
         store,
         hasher,
@@ -111,13 +105,28 @@ impl Application {
             trust_proxy_headers: settings.trust_proxy_headers,
         });
         let openapi = ApiDoc::openapi();
+        let origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
+            // Bearer tokens, no cookies: credentials are never allowed.
+            let cors = origins
+                .iter()
+                .fold(actix_cors::Cors::default(), |c, o| c.allowed_origin(o))
+                .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+                .allowed_headers([
+                    actix_web::http::header::AUTHORIZATION,
+                    actix_web::http::header::CONTENT_TYPE,
+                ])
+                .expose_headers([actix_web::http::header::RETRY_AFTER])
+                .max_age(600);
             App::new()
+                .wrap(cors)
                 .wrap(
                     middleware::DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Cache-Control", "no-store"))
-                        .add(("Referrer-Policy", "no-referrer")),
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Cross-Origin-Opener-Policy", "same-origin")),
                 )
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .app_data(services.clone())

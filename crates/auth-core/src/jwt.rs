@@ -34,6 +34,9 @@ pub enum TokenError {
     Expired,
     #[error("the key is not a PKCS#8 Ed25519 private key in PEM")]
     BadKey,
+    /// Signed with a key this issuer does not (yet) know.
+    #[error("the token names an unknown signing key")]
+    UnknownKey,
 }
 
 /// One Ed25519 signing key and what is published of it.
@@ -185,6 +188,10 @@ impl TokenIssuer {
         self.ttl
     }
 
+    pub fn active_kid(&self) -> &str {
+        self.active.kid()
+    }
+
     pub fn sign(&self, subject: &Subject<'_>, jti: String, now: UnixTime) -> String {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
@@ -215,7 +222,7 @@ impl TokenIssuer {
         let key = std::iter::once(&self.active)
             .chain(&self.retired)
             .find(|k| k.kid == kid)
-            .ok_or(TokenError::Invalid)?;
+            .ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_exp = false;
         validation.set_audience(&[&self.audience]);
@@ -292,7 +299,7 @@ mod tests {
         let token = issuer(SigningKey::from_seed([8; 32])).sign(&subject(), "j".into(), T0);
         assert_eq!(
             issuer(SigningKey::from_seed([7; 32])).verify(&token, T0),
-            Err(TokenError::Invalid)
+            Err(TokenError::UnknownKey)
         );
     }
 
@@ -353,5 +360,20 @@ mod tests {
         assert_eq!(k["kty"], "OKP");
         assert_eq!(k["kid"], key.kid());
         assert!(k.get("d").is_none());
+    }
+
+    #[test]
+    fn a_retired_key_still_verifies_its_tokens() {
+        let old = SigningKey::from_seed([8; 32]);
+        let token = issuer(old.clone()).sign(&subject(), "j".into(), T0);
+        let rotated = TokenIssuer::new(
+            SigningKey::from_seed([7; 32]),
+            vec![old],
+            "https://authgate.test".into(),
+            "inbox".into(),
+            Duration::from_secs(600),
+        );
+        assert!(rotated.verify(&token, T0).is_ok());
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
     }
 }

@@ -13,6 +13,8 @@ pub mod outcome;
 pub mod password;
 pub mod policy;
 pub mod qr;
+pub mod recovery;
+pub mod throttle;
 pub mod time;
 pub mod totp;
 

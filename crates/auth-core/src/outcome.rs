@@ -17,6 +17,10 @@ string_enum!(
         ChallengeExpired => "challenge_expired",
         TooManyAttempts => "too_many_attempts",
         AccountDisabled => "account_disabled",
+        Throttled => "throttled",
+        Locked => "locked",
+        RecoveryCode => "recovery_code",
+        WrongRecoveryCode => "wrong_recovery_code",
         UnknownAccount => "unknown_account",
     }
 );

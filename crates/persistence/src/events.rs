@@ -88,3 +88,54 @@ where
     let next_before = if more { items.last().map(id) } else { None };
     Ok(Page { items, next_before })
 }
+
+impl Tx<'_> {
+    /// Recent password failures, for the password-stage limits.
+    pub fn password_failures(
+        &mut self,
+        user_id: Option<&str>,
+        ip: Option<&str>,
+        since: UnixTime,
+        familiar_since: UnixTime,
+    ) -> Result<auth_core::throttle::PasswordFailures, StoreError> {
+        let mut f = auth_core::throttle::PasswordFailures::default();
+        if let Some(ip) = ip {
+            let n: i64 = le::table
+                .filter(le::ip.eq(ip))
+                .filter(le::outcome.eq_any(["wrong_password", "unknown_account"]))
+                .filter(le::created_at.gt(since.as_millis()))
+                .count()
+                .get_result(self.conn)?;
+            f.address = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(user_id) = user_id {
+            let familiar: Vec<Option<String>> = le::table
+                .filter(le::user_id.eq(user_id))
+                .filter(le::outcome.eq_any(["success", "otp_required", "enrollment_required"]))
+                .filter(le::created_at.gt(familiar_since.as_millis()))
+                .filter(le::ip.is_not_null())
+                .select(le::ip)
+                .distinct()
+                .limit(200)
+                .load(self.conn)?;
+            let failures: Vec<Option<String>> = le::table
+                .filter(le::user_id.eq(user_id))
+                .filter(le::outcome.eq("wrong_password"))
+                .filter(le::created_at.gt(since.as_millis()))
+                .select(le::ip)
+                .limit(5000)
+                .load(self.conn)?;
+            f.address_is_familiar =
+                ip.is_some_and(|ip| familiar.iter().any(|a| a.as_deref() == Some(ip)));
+            for failure_ip in &failures {
+                if ip.is_some() && failure_ip.as_deref() == ip {
+                    f.account_from_address += 1;
+                }
+                if !familiar.contains(failure_ip) {
+                    f.account_unfamiliar += 1;
+                }
+            }
+        }
+        Ok(f)
+    }
+}

@@ -24,6 +24,10 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        otp_failures -> Integer,
+        otp_last_failure_at -> Nullable<BigInt>,
+        otp_budget_tat -> Nullable<BigInt>,
+        otp_locked_at -> Nullable<BigInt>,
     }
 }
 
@@ -97,7 +101,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    rotated_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        rotated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(rotated_refresh_tokens -> sessions (session_id));
 diesel::joinable!(totp_factors -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(login_challenges -> users (user_id));
@@ -110,4 +134,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_challenges,
     login_events,
     audit_events,
+    recovery_codes,
+    rotated_refresh_tokens,
 );

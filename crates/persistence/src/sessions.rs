@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use crate::{
     error::corrupt,
     records::{NewSession, SessionRecord, UserRecord},
-    schema::{sessions, users},
+    schema::{rotated_refresh_tokens, sessions, users},
     users::UserRow,
     StoreError, Tx,
 };
@@ -43,6 +43,17 @@ impl TryFrom<SessionRow> for SessionRecord {
             expires_at: UnixTime::from_millis(r.expires_at),
         })
     }
+}
+
+/// What presenting a refresh token came to.
+#[derive(Debug)]
+pub enum Rotation {
+    Rotated(SessionRecord),
+    /// An already-rotated token: the session was revoked.
+    Reused {
+        session_id: String,
+    },
+    Unknown,
 }
 
 impl Tx<'_> {
@@ -86,23 +97,35 @@ impl Tx<'_> {
     }
 
     /// Swaps a live session's refresh token for a new one (rotation). The
-    /// old token stops working in the same statement, so it can be
-    /// exchanged once only.
+    /// old token stops working in the same statement and is remembered: a
+    /// token presented again after rotation means it leaked, and the whole
+    /// session is revoked (OAuth 2.0 Security BCP, reuse detection).
     pub fn rotate_refresh_token(
         &mut self,
         presented: &TokenHash,
         replacement: &TokenHash,
         now: UnixTime,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(session_id) = sessions::table
+    ) -> Result<Rotation, StoreError> {
+        let current = sessions::table
             .filter(sessions::refresh_token_hash.eq(presented.as_str()))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now.as_millis()))
             .select(sessions::id)
             .first::<String>(self.conn)
-            .optional()?
-        else {
-            return Ok(None);
+            .optional()?;
+        let Some(session_id) = current else {
+            let reused = rotated_refresh_tokens::table
+                .find(presented.as_str())
+                .select(rotated_refresh_tokens::session_id)
+                .first::<String>(self.conn)
+                .optional()?;
+            return Ok(match reused {
+                Some(session_id) => {
+                    self.revoke_session(&session_id, now)?;
+                    Rotation::Reused { session_id }
+                }
+                None => Rotation::Unknown,
+            });
         };
         let n = diesel::update(
             sessions::table
@@ -116,14 +139,58 @@ impl Tx<'_> {
         ))
         .execute(self.conn)?;
         if n != 1 {
-            return Ok(None);
+            return Ok(Rotation::Unknown);
         }
-        sessions::table
+        diesel::insert_into(rotated_refresh_tokens::table)
+            .values((
+                rotated_refresh_tokens::token_hash.eq(presented.as_str()),
+                rotated_refresh_tokens::session_id.eq(&session_id),
+                rotated_refresh_tokens::rotated_at.eq(now.as_millis()),
+            ))
+            .execute(self.conn)?;
+        let session = sessions::table
             .find(&session_id)
             .select(SessionRow::as_select())
             .first(self.conn)?
-            .try_into()
-            .map(Some)
+            .try_into()?;
+        Ok(Rotation::Rotated(session))
+    }
+
+    /// A user's live sessions, most recently used first.
+    pub fn user_sessions(
+        &mut self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.as_millis()))
+            .order((sessions::last_used_at.desc(), sessions::id.asc()))
+            .select(SessionRow::as_select())
+            .load(self.conn)?
+            .into_iter()
+            .map(SessionRecord::try_from)
+            .collect()
+    }
+
+    /// Ends one of the user's own sessions; false if it is not theirs or
+    /// already ended.
+    pub fn revoke_own_session(
+        &mut self,
+        user_id: &str,
+        session_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let n = diesel::update(
+            sessions::table
+                .find(session_id)
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now.as_millis()))
+        .execute(self.conn)?;
+        Ok(n == 1)
     }
 
     pub fn revoke_session(&mut self, session_id: &str, now: UnixTime) -> Result<bool, StoreError> {
@@ -175,5 +242,22 @@ impl Tx<'_> {
             .set(sessions::amr.eq(amr.join(" ")))
             .execute(self.conn)?;
         Ok(())
+    }
+}
+
+impl Tx<'_> {
+    /// A session (live or not) and its user.
+    pub fn session_owner(
+        &mut self,
+        session_id: &str,
+    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+        let row = sessions::table
+            .inner_join(users::table)
+            .filter(sessions::id.eq(session_id))
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .first::<(SessionRow, UserRow)>(self.conn)
+            .optional()?;
+        row.map(|(s, u)| Ok((s.try_into()?, u.try_into()?)))
+            .transpose()
     }
 }

@@ -171,3 +171,52 @@ impl Tx<'_> {
         Ok(())
     }
 }
+
+impl Tx<'_> {
+    /// Takes the user's row lock (PostgreSQL) or the write lock (SQLite)
+    /// before a read-decide-write on the throttle, so that concurrent
+    /// attempts on several instances are counted one after another.
+    pub fn lock_user(&mut self, id: &str) -> Result<(), StoreError> {
+        diesel::update(users::table.find(id))
+            .set(users::otp_failures.eq(users::otp_failures))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    pub fn otp_throttle(
+        &mut self,
+        id: &str,
+    ) -> Result<auth_core::throttle::ThrottleState, StoreError> {
+        let (failures, last, tat, locked) = users::table
+            .find(id)
+            .select((
+                users::otp_failures,
+                users::otp_last_failure_at,
+                users::otp_budget_tat,
+                users::otp_locked_at,
+            ))
+            .first::<(i32, Option<i64>, Option<i64>, Option<i64>)>(self.conn)?;
+        Ok(auth_core::throttle::ThrottleState {
+            consecutive_failures: u32::try_from(failures).unwrap_or(0),
+            last_failure_at: last.map(UnixTime::from_millis),
+            budget_tat: tat.map(UnixTime::from_millis),
+            locked_at: locked.map(UnixTime::from_millis),
+        })
+    }
+
+    pub fn save_otp_throttle(
+        &mut self,
+        id: &str,
+        s: &auth_core::throttle::ThrottleState,
+    ) -> Result<(), StoreError> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::otp_failures.eq(i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX)),
+                users::otp_last_failure_at.eq(s.last_failure_at.map(UnixTime::as_millis)),
+                users::otp_budget_tat.eq(s.budget_tat.map(UnixTime::as_millis)),
+                users::otp_locked_at.eq(s.locked_at.map(UnixTime::as_millis)),
+            ))
+            .execute(self.conn)?;
+        Ok(())
+    }
+}

@@ -240,3 +240,21 @@ pub async fn audit_events(
     .await?;
     Ok(json(&page))
 }
+
+/// Lift a user's two-factor lock (too many wrong codes) and waits.
+#[utoipa::path(post, path = "/v1/users/{id}/unlock", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), AdminErrors))]
+pub async fn unlock_user(
+    services: web::Data<Services>,
+    Admin(auth): Admin,
+    origin: Origin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let user = blocking(&services, move |s| {
+        s.unlock_user(&auth.user, &id, &origin.0, now())
+    })
+    .await?;
+    Ok(json(&user))
+}

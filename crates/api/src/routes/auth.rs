@@ -1,23 +1,41 @@
 //! `/v1/auth/*`: the login flow.
 
 use actix_web::{web, HttpResponse};
-use auth_core::{identity::ClientKind, password::Password, totp::OtpCode};
+use auth_core::{identity::ClientKind, password::Password, recovery::RecoveryCode, totp::OtpCode};
 
 use super::{blocking, json};
 use crate::{
     dto::{
-        AuthenticatedResponse, ChallengeRequest, EnrollmentResponse, LoginRequest, LoginResponse,
-        OtpRequest, RefreshRequest,
+        AuthenticatedResponse, ChallengeRequest, EnrollmentConfirmRequest, EnrollmentResponse,
+        LoginRequest, LoginResponse, OtpRequest, RefreshRequest,
     },
     extract::{Authenticated, Origin},
     openapi::{BearerErrors, JsonBodyErrors},
     problem::{ApiError, Problem},
-    service::{login::LoginInput, now, Services},
+    service::{
+        login::{LoginInput, SecondFactor},
+        now, Services,
+    },
 };
 
 pub fn parse_code(code: &str) -> Result<OtpCode, ApiError> {
     code.parse()
         .map_err(|_| ApiError::InvalidRequest("code must be 6 digits".into()))
+}
+
+/// Exactly one of `code` and `recovery_code`, parsed before any lookup.
+fn second_factor(body: &OtpRequest) -> Result<SecondFactor, ApiError> {
+    match (&body.code, &body.recovery_code) {
+        (Some(code), None) => Ok(SecondFactor::Totp(parse_code(code)?)),
+        (None, Some(rc)) => RecoveryCode::parse(rc)
+            .map(SecondFactor::Recovery)
+            .ok_or_else(|| {
+                ApiError::InvalidRequest("recovery_code must look like xxxx-xxxx-xxxx-xxxx".into())
+            }),
+        _ => Err(ApiError::InvalidRequest(
+            "give exactly one of code and recovery_code".into(),
+        )),
+    }
 }
 
 /// Log in with email and password.
@@ -53,12 +71,13 @@ pub async fn login(
     Ok(json(&response))
 }
 
-/// Complete a login with a TOTP code.
+/// Complete a login with a TOTP code, or with a recovery code.
 #[utoipa::path(post, path = "/v1/auth/otp", tag = "auth", request_body = OtpRequest,
     responses(
         (status = 200, body = AuthenticatedResponse),
         (status = 401, description = "Wrong, expired or already-used code (`invalid_code`), or an unusable challenge (`invalid_challenge`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes: wait (`too_many_attempts`, see `Retry-After`) or, once locked (`account_locked`), ask an admin", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
 pub async fn otp(
@@ -67,9 +86,9 @@ pub async fn otp(
     body: web::Json<OtpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let code = parse_code(&body.code)?;
+    let proof = second_factor(&body)?;
     let tokens = blocking(&services, move |s| {
-        s.verify_otp(&body.challenge_token, &code, &origin.0, now())
+        s.verify_second_factor(&body.challenge_token, &proof, &origin.0, now())
     })
     .await?;
     Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
@@ -100,7 +119,7 @@ pub async fn enrollment(
 }
 
 /// Forced enrollment at login: confirm with the first code and get tokens.
-#[utoipa::path(post, path = "/v1/auth/enrollment/confirm", tag = "auth", request_body = OtpRequest,
+#[utoipa::path(post, path = "/v1/auth/enrollment/confirm", tag = "auth", request_body = EnrollmentConfirmRequest,
     responses(
         (status = 200, body = AuthenticatedResponse),
         (status = 401, description = "Wrong code or unusable challenge", body = Problem, content_type = "application/problem+json"),
@@ -111,7 +130,7 @@ pub async fn enrollment(
 pub async fn enrollment_confirm(
     services: web::Data<Services>,
     origin: Origin,
-    body: web::Json<OtpRequest>,
+    body: web::Json<EnrollmentConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let code = parse_code(&body.code)?;

@@ -6,8 +6,8 @@ use auth_core::password::Password;
 use super::{auth::parse_code, blocking, json};
 use crate::{
     dto::{
-        CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse, PageQuery, PasswordRequest,
-        TwoFactorView,
+        ChangePasswordRequest, CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse,
+        PageQuery, PasswordRequest, RecoveryCodesResponse, SessionList, TwoFactorView,
     },
     extract::{Authenticated, Origin},
     openapi::{BearerErrors, JsonBodyErrors},
@@ -114,4 +114,96 @@ pub async fn login_history(
     })
     .await?;
     Ok(json(&response))
+}
+
+/// Replace the recovery codes (the password is required); the old set stops
+/// working.
+#[utoipa::path(post, path = "/v1/me/two-factor/recovery-codes", tag = "me", security(("bearer" = [])),
+    request_body = PasswordRequest,
+    responses(
+        (status = 200, body = RecoveryCodesResponse),
+        (status = 401, description = "Wrong password, or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "2FA is not enabled", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn regenerate_recovery_codes(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    origin: Origin,
+    body: web::Json<PasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let password = Password::attempt(body.into_inner().password)
+        .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let codes = blocking(&services, move |s| {
+        s.regenerate_recovery_codes(&auth.user, &password, &origin.0, now())
+    })
+    .await?;
+    Ok(json(&RecoveryCodesResponse {
+        recovery_codes: codes,
+    }))
+}
+
+/// The user's live sessions (devices), most recently used first.
+#[utoipa::path(get, path = "/v1/me/sessions", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = SessionList), BearerErrors))]
+pub async fn sessions(
+    services: web::Data<Services>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let list = blocking(&services, move |s| {
+        s.sessions(&auth.user, &auth.session.id, now())
+    })
+    .await?;
+    Ok(json(&list))
+}
+
+/// End one of the user's sessions: its tokens stop working at once.
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "No such live session of this user", body = Problem, content_type = "application/problem+json"),
+        BearerErrors,
+    ))]
+pub async fn end_session(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    blocking(&services, move |s| s.end_session(&auth.user, &id, now())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Change the password; every other session ends.
+#[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, description = "Wrong current password, or no valid access token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyErrors,
+    ))]
+pub async fn change_password(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    origin: Origin,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let current = Password::attempt(body.current_password)
+        .map_err(|e| ApiError::InvalidRequest(format!("current_password: {e}")))?;
+    let new = Password::new_secret(body.new_password)
+        .map_err(|e| ApiError::InvalidRequest(format!("new_password: {e}")))?;
+    blocking(&services, move |s| {
+        s.change_password(
+            &auth.user,
+            &auth.session.id,
+            &current,
+            &new,
+            &origin.0,
+            now(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

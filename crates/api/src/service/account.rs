@@ -1,5 +1,6 @@
 //! What a user (or their admin) reads about an account.
 
+use auth_core::password::Password;
 use auth_core::{
     enrollment::TwoFactorStatus,
     identity::{ClientKind, Role},
@@ -7,15 +8,16 @@ use auth_core::{
     UnixTime,
 };
 use persistence::{
-    records::{LoginEventRecord, Page, UserRecord},
+    records::{Actor, LoginEventRecord, Page, RequestOrigin, UserChanges, UserRecord},
     StoreError, Tx,
 };
+use rand_core::OsRng;
 
-use super::{rfc3339, Services};
+use super::{rfc3339, two_factor::audit, Services};
 use crate::{
     dto::{
         Client, EnforcedByDto, LoginEventView, LoginHistoryPage, MeResponse, OrganizationRef,
-        RoleDto, TwoFactorStatusDto, TwoFactorView,
+        RoleDto, SessionList, SessionView, TwoFactorStatusDto, TwoFactorView,
     },
     problem::ApiError,
 };
@@ -69,6 +71,8 @@ pub fn two_factor_view_of(
             (_, Some(deadline)) if now < deadline => Some(rfc3339(deadline)),
             _ => None,
         },
+        recovery_codes_remaining: None,
+        recovery_codes: None,
     }
 }
 
@@ -99,7 +103,11 @@ impl Services {
     ) -> Result<TwoFactorView, StoreError> {
         let requirement = self.requirement(tx, user)?;
         let status = tx.two_factor(&user.id)?.state.status();
-        Ok(two_factor_view_of(status, &requirement, now))
+        let mut view = two_factor_view_of(status, &requirement, now);
+        if status == TwoFactorStatus::Enabled {
+            view.recovery_codes_remaining = Some(tx.remaining_recovery_codes(&user.id)?);
+        }
+        Ok(view)
     }
 
     pub fn me(&self, user: &UserRecord, now: UnixTime) -> Result<MeResponse, ApiError> {
@@ -132,5 +140,93 @@ impl Services {
             .store
             .read(|tx| tx.login_history(user_id, before, limit))?;
         Ok(history_page(page))
+    }
+}
+
+impl Services {
+    pub fn sessions(
+        &self,
+        user: &UserRecord,
+        current: &str,
+        now: UnixTime,
+    ) -> Result<SessionList, ApiError> {
+        let sessions = self.store.read(|tx| tx.user_sessions(&user.id, now))?;
+        Ok(SessionList {
+            items: sessions
+                .into_iter()
+                .map(|s| SessionView {
+                    current: s.id == current,
+                    client: client_dto(s.client),
+                    ip: s.ip,
+                    user_agent: s.user_agent,
+                    created_at: rfc3339(s.created_at),
+                    last_used_at: rfc3339(s.last_used_at),
+                    amr: s.amr,
+                    id: s.id,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn end_session(
+        &self,
+        user: &UserRecord,
+        session_id: &str,
+        now: UnixTime,
+    ) -> Result<(), ApiError> {
+        if self
+            .store
+            .write(|tx| tx.revoke_own_session(&user.id, session_id, now))?
+        {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound("session"))
+        }
+    }
+
+    /// Changes the password after checking the current one; every other
+    /// session of the user ends.
+    pub fn change_password(
+        &self,
+        user: &UserRecord,
+        session_id: &str,
+        current: &Password,
+        new: &Password,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<(), ApiError> {
+        if !self
+            .hasher
+            .verify(current, &user.password_hash)
+            .map_err(|_| ApiError::Internal)?
+        {
+            return Err(ApiError::InvalidPassword);
+        }
+        let hash = self
+            .hasher
+            .hash(new, &mut OsRng)
+            .map_err(|_| ApiError::Internal)?;
+        self.store.write(|tx| {
+            tx.update_user(
+                &user.id,
+                &UserChanges {
+                    password_hash: Some(hash),
+                    ..UserChanges::default()
+                },
+                now,
+            )?;
+            let ended = tx.revoke_other_sessions(&user.id, session_id, now)?;
+            tx.revoke_user_challenges(&user.id, now)?;
+            audit(
+                tx,
+                user,
+                Actor::User(&user.id),
+                "user.password_changed",
+                origin,
+                serde_json::json!({"sessions_ended": ended}),
+                now,
+            )
+        })?;
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use auth_core::{
     identity::{DisplayName, Email, Role},
     password::Password,
     policy::{grace_period_from_hours, OrgTwoFactorPolicy, OrganizationPolicy},
+    throttle::SecondFactorPolicy,
     UnixTime,
 };
 use persistence::{
@@ -124,6 +125,7 @@ impl Services {
             name: user.name.clone(),
             role: role_dto(user.role),
             disabled: user.disabled,
+            locked: tx.otp_throttle(&user.id)?.locked_at.is_some(),
             created_at: rfc3339(user.created_at),
             two_factor: self.two_factor_view(tx, user, now)?,
         })
@@ -332,6 +334,7 @@ impl Services {
                 )));
             }
             let removed = tx.delete_factor(&user.id)?;
+            tx.delete_recovery_codes(&user.id)?;
             let ended = end_all_sessions(tx, &user.id, now)?;
             audit(
                 tx,
@@ -340,6 +343,33 @@ impl Services {
                 "two_factor.reset",
                 origin,
                 json!({"factor_removed": removed, "sessions_ended": ended}),
+                now,
+            )?;
+            Ok(Ok(self.user_view(tx, &user, now)?))
+        })?
+    }
+
+    /// Lifts the second-factor lock and waits of a user.
+    pub fn unlock_user(
+        &self,
+        admin: &UserRecord,
+        id: &str,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<UserView, ApiError> {
+        self.store.write(|tx| {
+            let Some(user) = Self::member(tx, admin, id)? else {
+                return Ok(Err(not_found()));
+            };
+            let was_locked = tx.otp_throttle(&user.id)?.locked_at.is_some();
+            tx.save_otp_throttle(&user.id, &SecondFactorPolicy::unlocked())?;
+            audit(
+                tx,
+                &user,
+                Actor::User(&admin.id),
+                "user.unlocked",
+                origin,
+                json!({"was_locked": was_locked}),
                 now,
             )?;
             Ok(Ok(self.user_view(tx, &user, now)?))

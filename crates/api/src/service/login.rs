@@ -7,14 +7,17 @@ use auth_core::{
     outcome::LoginOutcome,
     password::Password,
     policy::{decide_login, LoginDecision, Requirement},
+    recovery::RecoveryCode,
+    throttle::{PasswordFailures, ThrottleState, Verdict},
     totp::OtpCode,
     UnixTime,
 };
 use persistence::{
     records::{
-        ChallengeKind, ChallengeRecord, NewChallenge, NewLoginEvent, RequestOrigin, UserRecord,
+        Actor, ChallengeKind, ChallengeRecord, NewChallenge, NewLoginEvent, RequestOrigin,
+        UserRecord,
     },
-    StoreError, Tx,
+    Rotation, StoreError, Tx,
 };
 use rand_core::OsRng;
 
@@ -27,6 +30,12 @@ use crate::{
     dto::{ChallengeResponse, LoginResponse, TokenResponse},
     problem::ApiError,
 };
+
+/// What proves the second factor at login.
+pub enum SecondFactor {
+    Totp(OtpCode),
+    Recovery(RecoveryCode),
+}
 
 pub struct LoginInput {
     pub email: Email,
@@ -102,7 +111,33 @@ impl Services {
         now: UnixTime,
     ) -> Result<LoginResponse, ApiError> {
         let client = Some(input.client);
-        let user = self.store.read(|tx| tx.user_by_email(&input.email))?;
+        let limits = &self.policy.password;
+        let (user, failures) = self.store.read(|tx| {
+            let user = tx.user_by_email(&input.email)?;
+            let failures: PasswordFailures = tx.password_failures(
+                user.as_ref().map(|u| u.id.as_str()),
+                origin.ip.as_deref(),
+                now.minus(limits.window),
+                now.minus(limits.familiar_for),
+            )?;
+            Ok((user, failures))
+        })?;
+        if !limits.allows(&failures) {
+            // Throttled: the same work and the same answer as a wrong
+            // password, so throttling reveals nothing either.
+            self.hasher.verify_dummy(&input.password);
+            self.store.write(|tx| {
+                Self::record_login(
+                    tx,
+                    user.as_ref(),
+                    LoginOutcome::Throttled,
+                    client,
+                    origin,
+                    now,
+                )
+            })?;
+            return Err(ApiError::InvalidCredentials);
+        }
         let Some(user) = user else {
             self.hasher.verify_dummy(&input.password);
             self.store.write(|tx| {
@@ -284,12 +319,39 @@ impl Services {
         Ok(Err(ApiError::InvalidCode))
     }
 
-    /// Step two: a TOTP code for the challenge. Wrong, expired and replayed
-    /// codes are one error to the caller; the history tells them apart.
-    pub fn verify_otp(
+    /// A failed second factor: counted by the account's throttle as well.
+    fn fail_second_factor(
+        &self,
+        tx: &mut Tx<'_>,
+        (challenge, user): (&ChallengeRecord, &UserRecord),
+        throttle: ThrottleState,
+        outcome: LoginOutcome,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<Committed<TokenResponse>, StoreError> {
+        let after = self.policy.second_factor.after_failure(throttle, now);
+        tx.save_otp_throttle(&user.id, &after)?;
+        if after.locked_at.is_some() && throttle.locked_at.is_none() {
+            super::two_factor::audit(
+                tx,
+                user,
+                Actor::System,
+                "two_factor.locked",
+                origin,
+                serde_json::json!({"consecutive_failures": after.consecutive_failures}),
+                now,
+            )?;
+        }
+        self.refuse_code(tx, challenge, user, outcome, origin, now)
+    }
+
+    /// Step two: a TOTP code (or a recovery code) for the challenge. Wrong,
+    /// expired and replayed codes are one error to the caller; the history
+    /// tells them apart. The account's throttle is checked before the code.
+    pub fn verify_second_factor(
         &self,
         token: &str,
-        code: &OtpCode,
+        proof: &SecondFactor,
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<TokenResponse, ApiError> {
@@ -299,43 +361,67 @@ impl Services {
                     Ok(found) => found,
                     Err(e) => return Ok(Err(e)),
                 };
+            // Serializes concurrent attempts on this account, across instances.
+            tx.lock_user(&user.id)?;
+            let throttle = tx.otp_throttle(&user.id)?;
+            match self.policy.second_factor.check(&throttle, now) {
+                Verdict::Allowed => {}
+                Verdict::Wait { until } => {
+                    Self::record_login(
+                        tx,
+                        Some(&user),
+                        LoginOutcome::Locked,
+                        Some(challenge.client),
+                        origin,
+                        now,
+                    )?;
+                    let secs = now.until(until).as_secs_f64().ceil() as u64;
+                    return Ok(Err(ApiError::TooManyAttempts {
+                        retry_after_secs: secs,
+                    }));
+                }
+                Verdict::Locked => {
+                    Self::record_login(
+                        tx,
+                        Some(&user),
+                        LoginOutcome::Locked,
+                        Some(challenge.client),
+                        origin,
+                        now,
+                    )?;
+                    return Ok(Err(ApiError::Locked));
+                }
+            }
             let stored = tx.two_factor(&user.id)?;
             let TwoFactor::Enabled(factor) = stored.state else {
                 // The factor was reset after the password step.
                 tx.consume_challenge(&challenge.id, now)?;
                 return Ok(Err(ApiError::InvalidChallenge));
             };
-            let params = self.policy.totp_for(stored.algorithm);
-            let step = match factor.verify(code, now, &params) {
-                Ok(step) => step,
-                Err(VerifyError::InvalidCode) => {
-                    return self.refuse_code(
-                        tx,
-                        &challenge,
-                        &user,
-                        LoginOutcome::WrongCode,
-                        origin,
-                        now,
-                    )
+            let outcome = match proof {
+                SecondFactor::Totp(code) => {
+                    let params = self.policy.totp_for(stored.algorithm);
+                    match factor.verify(code, now, &params) {
+                        // The conditional update decides between concurrent submissions.
+                        Ok(step) if tx.record_totp_step(&user.id, step)? => LoginOutcome::Success,
+                        Ok(_) | Err(VerifyError::Replayed) => LoginOutcome::ReplayedCode,
+                        Err(VerifyError::InvalidCode) => LoginOutcome::WrongCode,
+                    }
                 }
-                Err(VerifyError::Replayed) => {
-                    return self.refuse_code(
-                        tx,
-                        &challenge,
-                        &user,
-                        LoginOutcome::ReplayedCode,
-                        origin,
-                        now,
-                    )
+                SecondFactor::Recovery(code) => {
+                    if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
+                        LoginOutcome::RecoveryCode
+                    } else {
+                        LoginOutcome::WrongRecoveryCode
+                    }
                 }
             };
-            // The conditional update decides between concurrent submissions.
-            if !tx.record_totp_step(&user.id, step)? {
-                return self.refuse_code(
+            if !matches!(outcome, LoginOutcome::Success | LoginOutcome::RecoveryCode) {
+                return self.fail_second_factor(
                     tx,
-                    &challenge,
-                    &user,
-                    LoginOutcome::ReplayedCode,
+                    (&challenge, &user),
+                    throttle,
+                    outcome,
                     origin,
                     now,
                 );
@@ -343,14 +429,27 @@ impl Services {
             if !tx.consume_challenge(&challenge.id, now)? {
                 return Ok(Err(ApiError::InvalidChallenge));
             }
+            tx.save_otp_throttle(&user.id, &self.policy.second_factor.after_success(throttle))?;
             Self::record_login(
                 tx,
                 Some(&user),
-                LoginOutcome::Success,
+                outcome,
                 Some(challenge.client),
                 origin,
                 now,
             )?;
+            if outcome == LoginOutcome::RecoveryCode {
+                let remaining = tx.remaining_recovery_codes(&user.id)?;
+                super::two_factor::audit(
+                    tx,
+                    &user,
+                    Actor::User(&user.id),
+                    "two_factor.recovery_code_used",
+                    origin,
+                    serde_json::json!({"remaining": remaining}),
+                    now,
+                )?;
+            }
             let tokens = self.open_session(
                 tx,
                 &user,
@@ -371,10 +470,24 @@ impl Services {
     pub fn refresh(&self, presented: &str, now: UnixTime) -> Result<TokenResponse, ApiError> {
         self.store.write(|tx| {
             let replacement = OpaqueToken::generate("rt", &mut OsRng);
-            let Some(session) =
-                tx.rotate_refresh_token(&TokenHash::of(presented), &replacement.hash(), now)?
-            else {
-                return Ok(Err(ApiError::Unauthorized));
+            let session = match tx.rotate_refresh_token(&TokenHash::of(presented), &replacement.hash(), now)? {
+                Rotation::Rotated(session) => session,
+                Rotation::Unknown => return Ok(Err(ApiError::Unauthorized)),
+                Rotation::Reused { session_id } => {
+                    tracing::warn!(%session_id, "a rotated refresh token was presented again; session revoked");
+                    if let Some((_, user)) = tx.session_owner(&session_id)? {
+                        super::two_factor::audit(
+                            tx,
+                            &user,
+                            Actor::System,
+                            "session.refresh_token_reused",
+                            &RequestOrigin::default(),
+                            serde_json::json!({"session_id": session_id}),
+                            now,
+                        )?;
+                    }
+                    return Ok(Err(ApiError::Unauthorized));
+                }
             };
             let user = match tx.user_by_id(&session.user_id)? {
                 Some(u) if !u.disabled => u,

@@ -13,8 +13,8 @@ pub mod two_factor;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::{
-    jwt::TokenIssuer,
     password::PasswordHasher,
+    throttle::{PasswordPolicy, SecondFactorPolicy},
     totp::{Algorithm, TotpParams},
     UnixTime,
 };
@@ -31,6 +31,8 @@ pub struct AuthPolicy {
     pub enrollment_ttl: Duration,
     pub totp: TotpParams,
     pub totp_issuer: String,
+    pub second_factor: SecondFactorPolicy,
+    pub password: PasswordPolicy,
 }
 
 impl AuthPolicy {
@@ -42,6 +44,8 @@ impl AuthPolicy {
             enrollment_ttl: s.enrollment_ttl,
             totp: s.totp,
             totp_issuer: s.totp_issuer.clone(),
+            second_factor: SecondFactorPolicy::for_window(s.totp.window),
+            password: PasswordPolicy::default(),
         }
     }
 
@@ -58,7 +62,7 @@ impl AuthPolicy {
 pub struct Services {
     pub store: Store,
     pub hasher: PasswordHasher,
-    pub tokens: TokenIssuer,
+    pub tokens: crate::keys::KeyRing,
     pub policy: AuthPolicy,
 }
 

@@ -32,6 +32,7 @@ pub struct SupportReport {
     pub factor_removed: bool,
     pub sessions_ended: usize,
     pub challenges_ended: usize,
+    pub was_locked: bool,
 }
 
 impl Services {
@@ -48,6 +49,11 @@ impl Services {
                 return Ok(Err(ApiError::NotFound("user")));
             };
             let factor_removed = remove_factor && tx.delete_factor(&user.id)?;
+            if remove_factor {
+                tx.delete_recovery_codes(&user.id)?;
+            }
+            let was_locked = tx.otp_throttle(&user.id)?.locked_at.is_some();
+            tx.save_otp_throttle(&user.id, &auth_core::throttle::SecondFactorPolicy::unlocked())?;
             let challenges_ended = tx.revoke_user_challenges(&user.id, now)?;
             let sessions_ended = tx.revoke_user_sessions(&user.id, now)?;
             audit(
@@ -56,7 +62,7 @@ impl Services {
                 Actor::Support,
                 action,
                 &RequestOrigin::default(),
-                json!({"reason": reason.0, "factor_removed": factor_removed, "sessions_ended": sessions_ended}),
+                json!({"reason": reason.0, "factor_removed": factor_removed, "was_locked": was_locked, "sessions_ended": sessions_ended}),
                 now,
             )?;
             Ok(Ok(SupportReport {
@@ -65,6 +71,7 @@ impl Services {
                 factor_removed,
                 sessions_ended,
                 challenges_ended,
+                was_locked,
             }))
         })?
     }
@@ -81,8 +88,8 @@ impl Services {
         self.support_action(email, reason, "support.two_factor_reset", true, now)
     }
 
-    /// Ends the user's sessions and login challenges in flight, so every
-    /// failed-attempt counter starts afresh.
+    /// Lifts the second-factor lock and waits, and ends the user's sessions
+    /// and login challenges in flight.
     pub fn support_unlock(
         &self,
         email: &Email,

@@ -83,6 +83,7 @@ impl Services {
             expires_in: self.tokens.ttl().as_secs(),
             amr: amr.iter().map(|s| (*s).to_owned()).collect(),
             two_factor_enrollment_deadline: None,
+            recovery_codes: None,
         }
     }
 

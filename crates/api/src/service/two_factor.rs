@@ -9,6 +9,7 @@ use auth_core::{
     password::Password,
     policy::{may_disable, DisableError},
     qr,
+    recovery::RecoveryCode,
     totp::{OtpCode, TotpSecret},
     UnixTime,
 };
@@ -165,6 +166,7 @@ impl Services {
             if !tx.enable_factor(&user.id, started_at, &enabled)? {
                 return Ok(Err(enrollment_error(EnrollmentError::NotPending)));
             }
+            let codes = self.issue_recovery_codes(tx, &user.id, now)?;
             tx.set_session_amr(&session.id, AMR_PASSWORD_OTP)?;
             tx.revoke_other_sessions(&user.id, &session.id, now)?;
             audit(
@@ -176,7 +178,9 @@ impl Services {
                 serde_json::json!({"source": "self"}),
                 now,
             )?;
-            Ok(Ok(self.two_factor_view(tx, user, now)?))
+            let mut view = self.two_factor_view(tx, user, now)?;
+            view.recovery_codes = Some(codes);
+            Ok(Ok(view))
         })?
     }
 
@@ -208,6 +212,7 @@ impl Services {
                 return Ok(Err(ApiError::TwoFactorEnforced(by)));
             }
             tx.delete_factor(&user.id)?;
+            tx.delete_recovery_codes(&user.id)?;
             tx.revoke_other_sessions(&user.id, &session.id, now)?;
             audit(
                 tx,
@@ -306,7 +311,8 @@ impl Services {
                 origin,
                 now,
             )?;
-            Ok(Ok(self.open_session(
+            let codes = self.issue_recovery_codes(tx, &user.id, now)?;
+            let mut tokens = self.open_session(
                 tx,
                 &user,
                 Grant {
@@ -316,7 +322,59 @@ impl Services {
                 },
                 origin,
                 now,
-            )?))
+            )?;
+            tokens.recovery_codes = Some(codes);
+            Ok(Ok(tokens))
+        })?
+    }
+
+    /// A new set of recovery codes; the old set stops working. Returned
+    /// once, stored only as hashes.
+    fn issue_recovery_codes(
+        &self,
+        tx: &mut Tx<'_>,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<String>, StoreError> {
+        let codes = RecoveryCode::generate_set(&mut OsRng);
+        let hashes: Vec<String> = codes.iter().map(|c| c.hash(user_id)).collect();
+        tx.replace_recovery_codes(user_id, &hashes, now)?;
+        Ok(codes.iter().map(|c| c.expose().to_owned()).collect())
+    }
+
+    /// Replaces the recovery codes, after checking the password.
+    pub fn regenerate_recovery_codes(
+        &self,
+        user: &UserRecord,
+        password: &Password,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<Vec<String>, ApiError> {
+        if !self
+            .hasher
+            .verify(password, &user.password_hash)
+            .map_err(|_| ApiError::Internal)?
+        {
+            return Err(ApiError::InvalidPassword);
+        }
+        self.store.write(|tx| {
+            if !matches!(tx.two_factor(&user.id)?.state, TwoFactor::Enabled(_)) {
+                return Ok(Err(ApiError::conflict(
+                    "two_factor_not_enabled",
+                    "recovery codes exist only while two-factor authentication is enabled",
+                )));
+            }
+            let codes = self.issue_recovery_codes(tx, &user.id, now)?;
+            audit(
+                tx,
+                user,
+                Actor::User(&user.id),
+                "two_factor.recovery_codes_replaced",
+                origin,
+                serde_json::json!({}),
+                now,
+            )?;
+            Ok(Ok(codes))
         })?
     }
 }
