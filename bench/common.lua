@@ -21,13 +21,19 @@ end
 json_headers = { ["Content-Type"] = "application/json" }
 
 ok, other, t_first, t_last = 0, 0, nil, nil
+statuses = {}  -- non-200 responses by status code
 
 function mark_sent()
   if not t_first then t_first = now_us() end
 end
 
 function count(status)
-  if status == 200 then ok = ok + 1 else other = other + 1 end
+  if status == 200 then
+    ok = ok + 1
+  else
+    other = other + 1
+    statuses[status] = (statuses[status] or 0) + 1
+  end
   t_last = now_us()
 end
 
@@ -53,7 +59,11 @@ end
 
 function done(summary, latency, requests)
   local n_ok, n_other, first, last = 0, 0, math.huge, 0
+  local by_status = {}
   for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("statuses") or {}) do
+      by_status[code] = (by_status[code] or 0) + n
+    end
     n_ok = n_ok + t:get("ok")
     n_other = n_other + t:get("other")
     local f, l = t:get("t_first"), t:get("t_last")
@@ -63,10 +73,15 @@ function done(summary, latency, requests)
   local secs = (last > first) and (last - first) / 1e6 or summary.duration / 1e6
   local e = summary.errors
   local function ms(p) return latency:percentile(p) / 1000 end
+  local parts = {}
+  for code, n in pairs(by_status) do parts[#parts + 1] = code .. ":" .. n end
+  table.sort(parts)
+  local non200 = (#parts > 0) and table.concat(parts, ",") or "-"
   io.write(string.format(
     "RESULT requests=%d secs=%.2f rps=%.1f ok=%d ok_rps=%.1f non200=%d " ..
-    "sock_err=%d timeouts=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f mean_ms=%.2f\n",
+    "sock_err=%d timeouts=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f mean_ms=%.2f " ..
+    "statuses=%s\n",
     summary.requests, secs, summary.requests / secs, n_ok, n_ok / secs, n_other,
     e.connect + e.read + e.write, e.timeout,
-    ms(50), ms(90), ms(99), latency.max / 1000, latency.mean / 1000))
+    ms(50), ms(90), ms(99), latency.max / 1000, latency.mean / 1000, non200))
 end

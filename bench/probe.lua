@@ -3,8 +3,13 @@
 -- login storm.
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 
-local req = wrk.format("GET", os.getenv("BENCH_PATH") or "/healthz")
+local req
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "10")
+
+function init(args)
+  -- Built here, not at load time: wrk fills in wrk.host only afterwards.
+  req = wrk.format("GET", os.getenv("BENCH_PATH") or "/healthz")
+end
 
 function delay() return pause end
 

@@ -7,6 +7,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn malformed_json_missing_fields_and_wrong_types_are_400_problems() {
     let app = spawn_app().await;
+    let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let cases = [
         app.send(
             app.client
@@ -49,6 +50,16 @@ async fn malformed_json_missing_fields_and_wrong_types_are_400_problems() {
         )
         .await,
         app.post("/v1/auth/refresh", json!({}), None).await,
+        // A struct's fields given by position are not an object.
+        app.post("/v1/auth/refresh", json!(["rt_x"]), None).await,
+        app.post(
+            "/v1/auth/login",
+            json!([ADMIN_EMAIL, ADMIN_PASSWORD, "web"]),
+            None,
+        )
+        .await,
+        app.patch("/v1/organization", json!(["required_for_all", 5]), None)
+            .await,
     ];
     for r in cases {
         r.assert_problem(400, "invalid_request");
@@ -81,6 +92,14 @@ async fn a_non_json_body_is_refused_with_415() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
+    let r = app
+        .client
+        .delete(app.url("/v1/users/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["allow"], "GET, PATCH");
     app.get("/v1/nothing", None)
         .await
         .assert_problem(404, "not_found");

@@ -21,6 +21,16 @@ pub struct Instance {
     child: Child,
 }
 
+impl Instance {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -9,4 +9,5 @@ mod errors;
 mod instances;
 mod login;
 mod openapi;
+mod operations;
 mod self_service;

@@ -2,12 +2,13 @@
 
 The whole run authenticates as the bootstrap admin with one access token,
 put on every generated request by the auth provider below (not with the
-CLI's `-H`, whose headers would override any per-request change).  A few operations would
-end that token's session when aimed at the admin itself, after which every
-later request would only see 401 and the run would silently test nothing.
-The stateful phase makes that likely: it learns the admin's id from
-`GET /v1/users` and feeds it into `PATCH /v1/users/{id}`.  So, just before
-each request is sent:
+CLI's `-H`, whose headers would override any per-request change).  A few
+operations would end that token's session when aimed at the admin itself,
+after which every later request would only see 401 and the run would
+silently test nothing.  The stateful phase makes that likely: it learns the
+admin's id from `GET /v1/users` (and session ids from `GET /v1/me/sessions`)
+and feeds them into the operations below.  So, just before each request is
+sent:
 
 * `PATCH /v1/users/{admin}` with `require_two_factor: true` (forcing 2FA
   ends the user's sessions) and `POST /v1/users/{admin}/two-factor/reset`
@@ -175,7 +176,6 @@ def before_call(context, case, kwargs):
         if case.headers is None:
             case.headers = {}
         case.headers["Authorization"] = f"Bearer {token}"
-
 
 
 _DEBUG_LOG = os.environ.get("AUTHGATE_FUZZ_DEBUG_LOG")

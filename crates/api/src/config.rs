@@ -49,6 +49,10 @@ pub struct Settings {
     pub db_pool_size: u32,
     pub db_pool_timeout: Duration,
     pub workers: usize,
+    /// Threads that hash passwords (argon2), and logins that may wait.
+    pub hash_workers: usize,
+    pub hash_queue: usize,
+    pub shutdown_timeout: Duration,
     pub issuer: String,
     pub audience: String,
     pub access_token_ttl: Duration,
@@ -217,6 +221,9 @@ impl Settings {
             db_pool_size: v.ranged("AUTHGATE_DB_POOL_SIZE", 8, 1..=256)?,
             db_pool_timeout: v.secs("AUTHGATE_DB_POOL_TIMEOUT_SECS", 3, 1..=60)?,
             workers: v.ranged("AUTHGATE_WORKERS", cores, 1..=256)?,
+            hash_workers: v.ranged("AUTHGATE_HASH_WORKERS", cores, 1..=256)?,
+            hash_queue: v.ranged("AUTHGATE_HASH_QUEUE", 64 * cores, 1..=100_000)?,
+            shutdown_timeout: v.secs("AUTHGATE_SHUTDOWN_TIMEOUT_SECS", 30, 0..=600)?,
             issuer: v
                 .get("AUTHGATE_ISSUER")
                 .unwrap_or_else(|| "authgate".into()),

@@ -28,7 +28,7 @@ impl From<Client> for auth_core::identity::ClientKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "ana@example.com")]
+    #[schema(example = "ana@example.com", format = Email)]
     pub email: String,
     #[schema(example = "correct horse battery staple")]
     pub password: String,
@@ -90,10 +90,11 @@ pub enum AuthenticatedResponse {
 pub struct OtpRequest {
     pub challenge_token: String,
     /// Six digits from the authenticator app; spaces are ignored.
-    #[schema(example = "123 456")]
+    #[schema(example = "123 456", pattern = "^ *([0-9] *){6}$")]
     pub code: Option<String>,
-    /// Instead of `code`: one of the recovery codes (`xxxx-xxxx-xxxx-xxxx`).
-    /// Only `/v1/auth/otp` accepts it.
+    /// Instead of `code`: one of the recovery codes (`xxxx-xxxx-xxxx-xxxx`,
+    /// any case, dashes and spaces optional).
+    #[schema(pattern = "^[ -]*([a-zA-Z2-7][ -]*){16}$")]
     pub recovery_code: Option<String>,
 }
 
@@ -102,7 +103,7 @@ pub struct OtpRequest {
 pub struct EnrollmentConfirmRequest {
     pub challenge_token: String,
     /// Six digits from the authenticator app; spaces are ignored.
-    #[schema(example = "123456")]
+    #[schema(example = "123456", pattern = "^ *([0-9] *){6}$")]
     pub code: String,
 }
 
@@ -121,7 +122,7 @@ pub struct RefreshRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    #[schema(example = "123456")]
+    #[schema(example = "123456", pattern = "^ *([0-9] *){6}$")]
     pub code: String,
 }
 
@@ -207,6 +208,7 @@ pub struct MeResponse {
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Cursor from a previous page's `next_before`.
     pub before: Option<i64>,
@@ -270,19 +272,24 @@ pub struct UserListPage {
 #[serde(deny_unknown_fields)]
 pub struct OffsetQuery {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, maximum = 1000000)]
     pub offset: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub role: RoleDto,
     /// At least 8 characters. When absent, a one-time password is
     /// generated and returned once.
+    #[schema(min_length = 8)]
     pub password: Option<String>,
     /// The user must set up 2FA at their first login.
     #[serde(default)]
@@ -301,6 +308,7 @@ pub struct CreateUserResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     pub role: Option<RoleDto>,
     /// Force 2FA on the user (true) or lift the admin's requirement (false).
@@ -333,6 +341,7 @@ pub struct OrganizationView {
 pub struct UpdateOrganizationRequest {
     pub two_factor_policy: Option<TwoFactorPolicyDto>,
     /// 0 to 720.
+    #[schema(minimum = 0, maximum = 720)]
     pub grace_period_hours: Option<u32>,
 }
 
@@ -365,6 +374,7 @@ pub struct AuditQuery {
     /// Only events about this user.
     pub user_id: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Cursor from a previous page's `next_before`.
     pub before: Option<i64>,
@@ -381,6 +391,7 @@ pub struct RecoveryCodesResponse {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// At least 8 characters.
+    #[schema(min_length = 8)]
     pub new_password: String,
 }
 

@@ -19,11 +19,20 @@ pub struct EdgeConfig {
     pub trust_proxy_headers: bool,
 }
 
-/// A caller with a valid access token whose session is still live.
+/// A caller with a valid access token whose session is still live, with
+/// what most handlers need about them (read in one query).
 pub struct Authenticated {
     pub user: UserRecord,
     pub session: SessionRecord,
     pub claims: AccessClaims,
+    pub principal_extra: PrincipalExtra,
+}
+
+/// The rest of the principal row: organization and 2FA state.
+pub struct PrincipalExtra {
+    pub organization: persistence::records::OrganizationRecord,
+    pub two_factor: auth_core::enrollment::TwoFactorStatus,
+    pub recovery_codes_remaining: i64,
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
@@ -51,12 +60,17 @@ impl FromRequest for Authenticated {
                 .map_err(|_| ApiError::Unauthorized)?;
             let sid = claims.sid.clone();
             let found =
-                web::block(move || services.store.read(|tx| tx.live_session(&sid, at))).await??;
+                web::block(move || services.store.read(|tx| tx.principal(&sid, at))).await??;
             match found {
-                Some((session, user)) if user.id == claims.sub => Ok(Self {
-                    user,
-                    session,
+                Some(p) if p.user.id == claims.sub => Ok(Self {
+                    user: p.user,
+                    session: p.session,
                     claims,
+                    principal_extra: PrincipalExtra {
+                        organization: p.organization,
+                        two_factor: p.two_factor,
+                        recovery_codes_remaining: p.recovery_codes_remaining,
+                    },
                 }),
                 _ => Err(ApiError::Unauthorized),
             }
@@ -107,5 +121,39 @@ impl FromRequest for Origin {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect());
         std::future::ready(Ok(Origin(RequestOrigin { ip, user_agent })))
+    }
+}
+
+/// A JSON request body that must be an object. serde would otherwise
+/// accept an array for a struct (fields by position), which is not the
+/// documented contract.
+pub struct Body<T>(pub T);
+
+impl<T> Body<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Body<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let object =
+            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        Box::pin(async move {
+            let map = object.await?.into_inner();
+            serde_json::from_value(serde_json::Value::Object(map))
+                .map(Body)
+                .map_err(|e| ApiError::InvalidRequest(format!("invalid body: {e}")).into())
+        })
     }
 }

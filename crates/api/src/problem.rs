@@ -53,6 +53,8 @@ pub enum ApiError {
     Locked,
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    #[error("too many logins at once; try again in a moment")]
+    Overloaded,
     #[error("an internal error occurred")]
     Internal,
 }
@@ -84,6 +86,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::Locked => "account_locked",
             ApiError::Unavailable => "database_unavailable",
+            ApiError::Overloaded => "overloaded",
             ApiError::Internal => "internal_error",
         }
     }
@@ -106,7 +109,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::TooManyAttempts { .. } => "Too many attempts",
             ApiError::Locked => "Locked",
-            ApiError::Unavailable => "Service unavailable",
+            ApiError::Unavailable | ApiError::Overloaded => "Service unavailable",
             ApiError::Internal => "Internal server error",
         }
     }
@@ -144,7 +147,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,7 +168,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::Overloaded => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
             ApiError::TooManyAttempts { retry_after_secs } => {

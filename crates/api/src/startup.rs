@@ -12,6 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::{
     config::Settings,
     extract::EdgeConfig,
+    hash_pool::HashPool,
     keys,
     openapi::ApiDoc,
     problem::{self, ApiError, MAX_BODY_BYTES},
@@ -57,6 +58,7 @@ pub fn services(settings: &Settings) -> Result<Services, StartupError> {
         store,
         hasher,
         tokens,
+        metrics: std::sync::Arc::new(crate::metrics::Metrics::new(routes::ROUTES)),
         policy: AuthPolicy::from_settings(settings),
     })
 }
@@ -100,6 +102,8 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError::Setup(e.to_string()))?
             .port();
+        let metrics = web::Data::from(services.metrics.clone());
+        let hash_pool = web::Data::new(HashPool::new(settings.hash_workers, settings.hash_queue));
         let services = web::Data::from(services);
         let edge = web::Data::new(EdgeConfig {
             trust_proxy_headers: settings.trust_proxy_headers,
@@ -128,8 +132,10 @@ impl Application {
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Cross-Origin-Opener-Policy", "same-origin")),
                 )
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                .wrap(middleware::from_fn(crate::metrics::observe))
                 .app_data(services.clone())
+                .app_data(metrics.clone())
+                .app_data(hash_pool.clone())
                 .app_data(edge.clone())
                 .app_data(
                     web::JsonConfig::default()
@@ -153,6 +159,7 @@ impl Application {
                 }))
         })
         .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: settings.listen.to_string(),

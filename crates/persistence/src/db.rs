@@ -243,6 +243,16 @@ impl Store {
         Ok(self.pool.get()?)
     }
 
+    /// Open and idle connections of the pool, and its bound.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     /// Cheap reachability probe for readiness checks.
     pub fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;

@@ -15,7 +15,7 @@ use crate::{
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = organizations)]
-struct OrganizationRow {
+pub(crate) struct OrganizationRow {
     id: String,
     name: String,
     two_factor_policy: String,

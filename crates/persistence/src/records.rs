@@ -200,3 +200,13 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_before: Option<i64>,
 }
+
+/// The caller of an authenticated request, as read in one query.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub session: SessionRecord,
+    pub user: UserRecord,
+    pub organization: OrganizationRecord,
+    pub two_factor: auth_core::enrollment::TwoFactorStatus,
+    pub recovery_codes_remaining: i64,
+}

@@ -1,10 +1,12 @@
-use auth_core::{opaque_token::TokenHash, UnixTime};
+use auth_core::{enrollment::TwoFactorStatus, opaque_token::TokenHash, UnixTime};
 use diesel::prelude::*;
 
 use crate::{
     error::corrupt,
+    organizations::OrganizationRow,
+    records::Principal,
     records::{NewSession, SessionRecord, UserRecord},
-    schema::{rotated_refresh_tokens, sessions, users},
+    schema::{organizations, rotated_refresh_tokens, sessions, totp_factors, users},
     users::UserRow,
     StoreError, Tx,
 };
@@ -75,25 +77,49 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The live session and its user, for a request bearing an access
-    /// token: one indexed lookup. A revoked or expired session, or a
-    /// disabled user, yields nothing.
-    pub fn live_session(
+    /// Everything a request bearing an access token needs, in one indexed
+    /// query: the live session, its enabled user, the organization, the 2FA
+    /// state and the unused recovery codes. A revoked or expired session, or
+    /// a disabled user, yields nothing.
+    pub fn principal(
         &mut self,
         session_id: &str,
         now: UnixTime,
-    ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
+    ) -> Result<Option<Principal>, StoreError> {
+        let remaining = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = users.id AND r.used_at IS NULL)",
+        );
         let row = sessions::table
-            .inner_join(users::table)
+            .inner_join(users::table.inner_join(organizations::table))
+            .left_join(totp_factors::table.on(totp_factors::user_id.eq(sessions::user_id)))
             .filter(sessions::id.eq(session_id))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now.as_millis()))
             .filter(users::disabled.eq(false))
-            .select((SessionRow::as_select(), UserRow::as_select()))
-            .first::<(SessionRow, UserRow)>(self.conn)
+            .select((
+                SessionRow::as_select(),
+                UserRow::as_select(),
+                OrganizationRow::as_select(),
+                totp_factors::state.nullable(),
+                remaining,
+            ))
+            .first::<(SessionRow, UserRow, OrganizationRow, Option<String>, i64)>(self.conn)
             .optional()?;
-        row.map(|(s, u)| Ok((s.try_into()?, u.try_into()?)))
-            .transpose()
+        row.map(|(s, u, o, state, remaining)| {
+            Ok(Principal {
+                session: s.try_into()?,
+                user: u.try_into()?,
+                organization: o.try_into()?,
+                two_factor: match state.as_deref() {
+                    None => TwoFactorStatus::Disabled,
+                    Some("pending") => TwoFactorStatus::Pending,
+                    Some("enabled") => TwoFactorStatus::Enabled,
+                    Some(other) => return Err(corrupt(format!("unknown factor state {other:?}"))),
+                },
+                recovery_codes_remaining: remaining,
+            })
+        })
+        .transpose()
     }
 
     /// Swaps a live session's refresh token for a new one (rotation). The

@@ -7,14 +7,15 @@ use auth_core::{
     password::Password,
 };
 
-use super::{blocking, json};
+use super::{blocking, hashing, json};
 use crate::{
     dto::{
         AuditPage, AuditQuery, CreateUserRequest, CreateUserResponse, LoginHistoryPage,
         OffsetQuery, OrganizationView, PageQuery, RoleDto, UpdateOrganizationRequest,
         UpdateUserRequest, UserListPage, UserView,
     },
-    extract::{Admin, Origin},
+    extract::{Admin, Body, Origin},
+    hash_pool::HashPool,
     openapi::{AdminErrors, JsonBodyErrors},
     problem::{ApiError, Problem},
     service::{
@@ -50,7 +51,14 @@ pub async fn list_users(
     query: web::Query<OffsetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_limit(query.limit)?;
-    let offset = i64::from(query.offset.unwrap_or(0));
+    let offset = match query.offset.unwrap_or(0) {
+        n @ 0..=1_000_000 => i64::from(n),
+        _ => {
+            return Err(ApiError::InvalidRequest(
+                "offset must be 0 to 1000000".into(),
+            ))
+        }
+    };
     let page = blocking(&services, move |s| {
         s.list_users(&auth.user, offset, limit, now())
     })
@@ -69,9 +77,10 @@ pub async fn list_users(
     ))]
 pub async fn create_user(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     Admin(auth): Admin,
     origin: Origin,
-    body: web::Json<CreateUserRequest>,
+    body: Body<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let input = NewUserInput {
@@ -88,7 +97,7 @@ pub async fn create_user(
             .map_err(|e| ApiError::InvalidRequest(format!("password: {e}")))?,
         require_two_factor: body.require_two_factor,
     };
-    let created = blocking(&services, move |s| {
+    let created = hashing(&pool, &services, move |s| {
         s.create_user(&auth.user, input, &origin.0, now())
     })
     .await?;
@@ -125,7 +134,7 @@ pub async fn update_user(
     Admin(auth): Admin,
     origin: Origin,
     id: web::Path<String>,
-    body: web::Json<UpdateUserRequest>,
+    body: Body<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let update = UserUpdate {
@@ -208,7 +217,7 @@ pub async fn update_organization(
     services: web::Data<Services>,
     Admin(auth): Admin,
     origin: Origin,
-    body: web::Json<UpdateOrganizationRequest>,
+    body: Body<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let policy = body.two_factor_policy.map(policy_from_dto);

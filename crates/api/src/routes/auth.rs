@@ -3,13 +3,14 @@
 use actix_web::{web, HttpResponse};
 use auth_core::{identity::ClientKind, password::Password, recovery::RecoveryCode, totp::OtpCode};
 
-use super::{blocking, json};
+use super::{blocking, hashing, json};
 use crate::{
     dto::{
         AuthenticatedResponse, ChallengeRequest, EnrollmentConfirmRequest, EnrollmentResponse,
         LoginRequest, LoginResponse, OtpRequest, RefreshRequest,
     },
-    extract::{Authenticated, Origin},
+    extract::{Authenticated, Body, Origin},
+    hash_pool::HashPool,
     openapi::{BearerErrors, JsonBodyErrors},
     problem::{ApiError, Problem},
     service::{
@@ -51,8 +52,9 @@ fn second_factor(body: &OtpRequest) -> Result<SecondFactor, ApiError> {
     ))]
 pub async fn login(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     origin: Origin,
-    body: web::Json<LoginRequest>,
+    body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = body
@@ -67,7 +69,7 @@ pub async fn login(
         client: body.client.map_or(ClientKind::Api, Into::into),
     };
     let response: LoginResponse =
-        blocking(&services, move |s| s.login(input, &origin.0, now())).await?;
+        hashing(&pool, &services, move |s| s.login(input, &origin.0, now())).await?;
     Ok(json(&response))
 }
 
@@ -83,7 +85,7 @@ pub async fn login(
 pub async fn otp(
     services: web::Data<Services>,
     origin: Origin,
-    body: web::Json<OtpRequest>,
+    body: Body<OtpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let proof = second_factor(&body)?;
@@ -108,7 +110,7 @@ pub async fn otp(
 pub async fn enrollment(
     services: web::Data<Services>,
     origin: Origin,
-    body: web::Json<ChallengeRequest>,
+    body: Body<ChallengeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().challenge_token;
     let response = blocking(&services, move |s| {
@@ -130,7 +132,7 @@ pub async fn enrollment(
 pub async fn enrollment_confirm(
     services: web::Data<Services>,
     origin: Origin,
-    body: web::Json<EnrollmentConfirmRequest>,
+    body: Body<EnrollmentConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let code = parse_code(&body.code)?;
@@ -150,7 +152,7 @@ pub async fn enrollment_confirm(
     ))]
 pub async fn refresh(
     services: web::Data<Services>,
-    body: web::Json<RefreshRequest>,
+    body: Body<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;
     let tokens = blocking(&services, move |s| s.refresh(&token, now())).await?;

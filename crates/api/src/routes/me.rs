@@ -3,13 +3,14 @@
 use actix_web::{web, HttpResponse};
 use auth_core::password::Password;
 
-use super::{auth::parse_code, blocking, json};
+use super::{auth::parse_code, blocking, hashing, json};
 use crate::{
     dto::{
         ChangePasswordRequest, CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse,
         PageQuery, PasswordRequest, RecoveryCodesResponse, SessionList, TwoFactorView,
     },
-    extract::{Authenticated, Origin},
+    extract::{Authenticated, Body, Origin},
+    hash_pool::HashPool,
     openapi::{BearerErrors, JsonBodyErrors},
     problem::{ApiError, Problem},
     service::{account::page_limit, now, Services},
@@ -18,12 +19,8 @@ use crate::{
 /// The signed-in user, their organization and 2FA state.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), BearerErrors))]
-pub async fn me(
-    services: web::Data<Services>,
-    auth: Authenticated,
-) -> Result<HttpResponse, ApiError> {
-    let response = blocking(&services, move |s| s.me(&auth.user, now())).await?;
-    Ok(json(&response))
+pub async fn me(auth: Authenticated) -> HttpResponse {
+    json(&Services::me(&auth, now()))
 }
 
 /// Start setting up 2FA: a new secret and its QR code. Starting again
@@ -59,7 +56,7 @@ pub async fn confirm_enrollment(
     services: web::Data<Services>,
     auth: Authenticated,
     origin: Origin,
-    body: web::Json<CodeRequest>,
+    body: Body<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&body.code)?;
     let response = blocking(&services, move |s| {
@@ -82,13 +79,14 @@ pub async fn confirm_enrollment(
     ))]
 pub async fn disable_two_factor(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     auth: Authenticated,
     origin: Origin,
-    body: web::Json<PasswordRequest>,
+    body: Body<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::attempt(body.into_inner().password)
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let response = blocking(&services, move |s| {
+    let response = hashing(&pool, &services, move |s| {
         s.disable_two_factor(&auth.user, &auth.session, &password, &origin.0, now())
     })
     .await?;
@@ -128,13 +126,14 @@ pub async fn login_history(
     ))]
 pub async fn regenerate_recovery_codes(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     auth: Authenticated,
     origin: Origin,
-    body: web::Json<PasswordRequest>,
+    body: Body<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::attempt(body.into_inner().password)
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let codes = blocking(&services, move |s| {
+    let codes = hashing(&pool, &services, move |s| {
         s.regenerate_recovery_codes(&auth.user, &password, &origin.0, now())
     })
     .await?;
@@ -185,16 +184,17 @@ pub async fn end_session(
     ))]
 pub async fn change_password(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     auth: Authenticated,
     origin: Origin,
-    body: web::Json<ChangePasswordRequest>,
+    body: Body<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let current = Password::attempt(body.current_password)
         .map_err(|e| ApiError::InvalidRequest(format!("current_password: {e}")))?;
     let new = Password::new_secret(body.new_password)
         .map_err(|e| ApiError::InvalidRequest(format!("new_password: {e}")))?;
-    blocking(&services, move |s| {
+    hashing(&pool, &services, move |s| {
         s.change_password(
             &auth.user,
             &auth.session.id,

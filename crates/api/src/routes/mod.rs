@@ -8,24 +8,57 @@ pub mod ops;
 
 use actix_web::{web, HttpResponse};
 
-use crate::{problem::ApiError, service::Services};
+use crate::{hash_pool::HashPool, problem::ApiError, service::Services};
 
-/// Runs a use case on the blocking pool (argon2 and database calls block).
+/// Runs a use case on the blocking pool (database calls block), inside
+/// the request's span so its log lines carry the request id.
 pub async fn blocking<T, F>(services: &web::Data<Services>, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Services) -> Result<T, ApiError> + Send + 'static,
 {
     let services = services.clone();
-    web::block(move || f(&services)).await?
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(|| f(&services))).await?
+}
+
+/// Runs a use case that hashes a password on the bounded hashing pool.
+pub async fn hashing<T, F>(
+    pool: &web::Data<HashPool>,
+    services: &web::Data<Services>,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Services) -> Result<T, ApiError> + Send + 'static,
+{
+    let services = services.clone();
+    let span = tracing::Span::current();
+    pool.run(move || span.in_scope(|| f(&services))).await
 }
 
 pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
-async fn method_not_allowed(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+/// A problem+json `405` with the `Allow` header RFC 9110 asks for.
+fn method_not_allowed(
+    allowed: &'static [&'static str],
+) -> impl Fn(actix_web::HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+    move |req: actix_web::HttpRequest| {
+        let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(
+            req.method().to_string(),
+        ));
+        let allow = allowed
+            .iter()
+            .map(|m| m.to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+        }
+        std::future::ready(res)
+    }
 }
 
 /// Declares each path once: its actix resource (with a problem+json `405`
@@ -41,7 +74,7 @@ macro_rules! routes {
                 cfg.service(
                     web::resource($path)
                         $( .route(web::$method().to($handler)) )+
-                        .default_service(web::to(method_not_allowed)),
+                        .default_service(web::to(method_not_allowed(&[ $( stringify!($method) ),+ ]))),
                 );
             )+
         }
@@ -74,4 +107,5 @@ routes! {
     "/healthz" => { get: ops::healthz },
     "/readyz" => { get: ops::readyz },
     "/.well-known/jwks.json" => { get: ops::jwks },
+    "/metrics" => { get: ops::metrics },
 }

@@ -5,6 +5,8 @@ use actix_web::{web, HttpResponse};
 use super::{blocking, json};
 use crate::{
     dto::{HealthResponse, Jwks},
+    hash_pool::HashPool,
+    metrics::Metrics,
     problem::{ApiError, Problem},
     service::Services,
 };
@@ -36,4 +38,51 @@ pub async fn jwks(services: web::Data<Services>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(services.tokens.jwks())
+}
+
+/// Prometheus metrics: requests and latency per route, login outcomes
+/// (including throttle refusals), database and hashing pool usage.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
+pub async fn metrics(
+    services: web::Data<Services>,
+    metrics: web::Data<Metrics>,
+    hash_pool: web::Data<HashPool>,
+) -> HttpResponse {
+    let (open, idle, max) = services.store.pool_state();
+    let text = metrics.render(&[
+        (
+            "authgate_db_pool_connections",
+            "Open database connections.",
+            f64::from(open),
+        ),
+        (
+            "authgate_db_pool_idle_connections",
+            "Idle database connections.",
+            f64::from(idle),
+        ),
+        (
+            "authgate_db_pool_max_connections",
+            "Bound of the database pool.",
+            f64::from(max),
+        ),
+        (
+            "authgate_hash_pool_in_use",
+            "Password hashes queued or running.",
+            hash_pool.in_use() as f64,
+        ),
+        (
+            "authgate_hash_pool_workers",
+            "Password hashing threads.",
+            hash_pool.workers() as f64,
+        ),
+        (
+            "authgate_hash_pool_capacity",
+            "Password hashes that may wait.",
+            hash_pool.capacity() as f64,
+        ),
+    ]);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
 }

@@ -14,6 +14,7 @@ use persistence::{
 use rand_core::OsRng;
 
 use super::{rfc3339, two_factor::audit, Services};
+use crate::extract::Authenticated;
 use crate::{
     dto::{
         Client, EnforcedByDto, LoginEventView, LoginHistoryPage, MeResponse, OrganizationRef,
@@ -110,24 +111,27 @@ impl Services {
         Ok(view)
     }
 
-    pub fn me(&self, user: &UserRecord, now: UnixTime) -> Result<MeResponse, ApiError> {
-        Ok(self.store.read(|tx| {
-            let org = tx
-                .organization(&user.organization_id)?
-                .ok_or_else(|| StoreError::Corrupt("user without organization".into()))?;
-            let two_factor = self.two_factor_view(tx, user, now)?;
-            Ok::<_, StoreError>(MeResponse {
-                id: user.id.clone(),
-                email: user.email.to_string(),
-                name: user.name.clone(),
-                role: role_dto(user.role),
-                organization: OrganizationRef {
-                    id: org.id,
-                    name: org.name,
-                },
-                two_factor,
-            })
-        })?)
+    /// The caller's profile, from what authentication already read: no
+    /// further query.
+    pub fn me(auth: &Authenticated, now: UnixTime) -> MeResponse {
+        let extra = &auth.principal_extra;
+        let user = &auth.user;
+        let requirement = Requirement::of(&user.facts(), &extra.organization.policy);
+        let mut two_factor = two_factor_view_of(extra.two_factor, &requirement, now);
+        if extra.two_factor == TwoFactorStatus::Enabled {
+            two_factor.recovery_codes_remaining = Some(extra.recovery_codes_remaining);
+        }
+        MeResponse {
+            id: user.id.clone(),
+            email: user.email.to_string(),
+            name: user.name.clone(),
+            role: role_dto(user.role),
+            organization: OrganizationRef {
+                id: extra.organization.id.clone(),
+                name: extra.organization.name.clone(),
+            },
+            two_factor,
+        }
     }
 
     pub fn login_history(

@@ -49,6 +49,7 @@ pub type Committed<T> = Result<T, ApiError>;
 
 impl Services {
     pub fn record_login(
+        &self,
         tx: &mut Tx<'_>,
         user: Option<&UserRecord>,
         outcome: LoginOutcome,
@@ -56,6 +57,7 @@ impl Services {
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<(), StoreError> {
+        self.metrics.login(outcome);
         tx.insert_login_event(&NewLoginEvent {
             user_id: user.map(|u| u.id.clone()),
             organization_id: user.map(|u| u.organization_id.clone()),
@@ -127,7 +129,7 @@ impl Services {
             // password, so throttling reveals nothing either.
             self.hasher.verify_dummy(&input.password);
             self.store.write(|tx| {
-                Self::record_login(
+                self.record_login(
                     tx,
                     user.as_ref(),
                     LoginOutcome::Throttled,
@@ -141,7 +143,7 @@ impl Services {
         let Some(user) = user else {
             self.hasher.verify_dummy(&input.password);
             self.store.write(|tx| {
-                Self::record_login(tx, None, LoginOutcome::UnknownAccount, client, origin, now)
+                self.record_login(tx, None, LoginOutcome::UnknownAccount, client, origin, now)
             })?;
             return Err(ApiError::InvalidCredentials);
         };
@@ -154,7 +156,7 @@ impl Services {
             })?;
         let result: Committed<LoginResponse> = self.store.write(|tx| {
             if !matches {
-                Self::record_login(
+                self.record_login(
                     tx,
                     Some(&user),
                     LoginOutcome::WrongPassword,
@@ -170,7 +172,7 @@ impl Services {
                 return Ok(Err(ApiError::InvalidCredentials));
             };
             if user.disabled {
-                Self::record_login(
+                self.record_login(
                     tx,
                     Some(&user),
                     LoginOutcome::AccountDisabled,
@@ -186,14 +188,7 @@ impl Services {
                 LoginDecision::Authenticated {
                     enrollment_deadline,
                 } => {
-                    Self::record_login(
-                        tx,
-                        Some(&user),
-                        LoginOutcome::Success,
-                        client,
-                        origin,
-                        now,
-                    )?;
+                    self.record_login(tx, Some(&user), LoginOutcome::Success, client, origin, now)?;
                     LoginResponse::Authenticated(self.open_session(
                         tx,
                         &user,
@@ -207,7 +202,7 @@ impl Services {
                     )?)
                 }
                 LoginDecision::OtpRequired => {
-                    Self::record_login(
+                    self.record_login(
                         tx,
                         Some(&user),
                         LoginOutcome::OtpRequired,
@@ -224,7 +219,7 @@ impl Services {
                     )?)
                 }
                 LoginDecision::EnrollmentRequired => {
-                    Self::record_login(
+                    self.record_login(
                         tx,
                         Some(&user),
                         LoginOutcome::EnrollmentRequired,
@@ -268,7 +263,7 @@ impl Services {
         };
         if now >= challenge.expires_at {
             tx.consume_challenge(&challenge.id, now)?;
-            Self::record_login(
+            self.record_login(
                 tx,
                 Some(&user),
                 LoginOutcome::ChallengeExpired,
@@ -280,7 +275,7 @@ impl Services {
         }
         if user.disabled {
             tx.consume_challenge(&challenge.id, now)?;
-            Self::record_login(
+            self.record_login(
                 tx,
                 Some(&user),
                 LoginOutcome::AccountDisabled,
@@ -304,10 +299,10 @@ impl Services {
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<Committed<TokenResponse>, StoreError> {
-        Self::record_login(tx, Some(user), outcome, Some(challenge.client), origin, now)?;
+        self.record_login(tx, Some(user), outcome, Some(challenge.client), origin, now)?;
         if tx.count_challenge_failure(&challenge.id)? >= self.policy.max_code_attempts {
             tx.consume_challenge(&challenge.id, now)?;
-            Self::record_login(
+            self.record_login(
                 tx,
                 Some(user),
                 LoginOutcome::TooManyAttempts,
@@ -367,7 +362,7 @@ impl Services {
             match self.policy.second_factor.check(&throttle, now) {
                 Verdict::Allowed => {}
                 Verdict::Wait { until } => {
-                    Self::record_login(
+                    self.record_login(
                         tx,
                         Some(&user),
                         LoginOutcome::Locked,
@@ -381,7 +376,7 @@ impl Services {
                     }));
                 }
                 Verdict::Locked => {
-                    Self::record_login(
+                    self.record_login(
                         tx,
                         Some(&user),
                         LoginOutcome::Locked,
@@ -430,7 +425,7 @@ impl Services {
                 return Ok(Err(ApiError::InvalidChallenge));
             }
             tx.save_otp_throttle(&user.id, &self.policy.second_factor.after_success(throttle))?;
-            Self::record_login(
+            self.record_login(
                 tx,
                 Some(&user),
                 outcome,

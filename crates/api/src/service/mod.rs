@@ -63,6 +63,7 @@ pub struct Services {
     pub store: Store,
     pub hasher: PasswordHasher,
     pub tokens: crate::keys::KeyRing,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub policy: AuthPolicy,
 }
 

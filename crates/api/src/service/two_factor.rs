@@ -303,7 +303,7 @@ impl Services {
                 serde_json::json!({"source": "required"}),
                 now,
             )?;
-            Self::record_login(
+            self.record_login(
                 tx,
                 Some(&user),
                 LoginOutcome::Success,

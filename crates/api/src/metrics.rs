@@ -1,0 +1,234 @@
+//! Prometheus metrics, kept in atomics (no lock on the request path), and
+//! the middleware that gives every request an id, a log line and a place in
+//! the histograms.
+
+use std::{
+    collections::HashMap,
+    fmt::Write as _,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Instant,
+};
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    web, Error, HttpMessage,
+};
+use auth_core::outcome::LoginOutcome;
+use tracing::Instrument;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct RouteStats {
+    /// By status class: 1xx … 5xx.
+    status: [AtomicU64; 5],
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+pub struct Metrics {
+    /// (method, route pattern) → stats; built once, so lookups never lock.
+    routes: HashMap<(&'static str, &'static str), RouteStats>,
+    unmatched: RouteStats,
+    logins: Vec<AtomicU64>,
+}
+
+/// The request id of the current request, for handlers that want it.
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Metrics {
+    pub fn new(routes: &[(&'static str, &'static str)]) -> Self {
+        Self {
+            routes: routes.iter().map(|r| (*r, RouteStats::default())).collect(),
+            unmatched: RouteStats::default(),
+            logins: LoginOutcome::ALL
+                .iter()
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    pub fn login(&self, outcome: LoginOutcome) {
+        if let Some(i) = LoginOutcome::ALL.iter().position(|o| *o == outcome) {
+            self.logins[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn observe(&self, method: &str, route: Option<&str>, status: u16, seconds: f64) {
+        let stats = route
+            .and_then(|r| {
+                self.routes
+                    .iter()
+                    .find(|((m, p), _)| *p == r && m.eq_ignore_ascii_case(method))
+                    .map(|(_, s)| s)
+            })
+            .unwrap_or(&self.unmatched);
+        let class = usize::from((status / 100).clamp(1, 5)) - 1;
+        stats.status[class].fetch_add(1, Ordering::Relaxed);
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                stats.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        stats.count.fetch_add(1, Ordering::Relaxed);
+        stats
+            .sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        out.push_str(
+            "# HELP authgate_http_requests_total HTTP requests by route and status class.\n",
+        );
+        out.push_str("# TYPE authgate_http_requests_total counter\n");
+        let mut routes: Vec<_> = self.routes.iter().map(|((m, p), s)| (*m, *p, s)).collect();
+        routes.sort_by_key(|(m, p, _)| (*p, *m));
+        routes.push(("any", "unmatched", &self.unmatched));
+        for (m, p, s) in &routes {
+            for (i, c) in s.status.iter().enumerate() {
+                let n = c.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "authgate_http_requests_total{{method=\"{}\",route=\"{p}\",status=\"{}xx\"}} {n}",
+                        m.to_uppercase(),
+                        i + 1
+                    );
+                }
+            }
+        }
+        out.push_str(
+            "# HELP authgate_http_request_duration_seconds HTTP request latency by route.\n",
+        );
+        out.push_str("# TYPE authgate_http_request_duration_seconds histogram\n");
+        for (m, p, s) in &routes {
+            let count = s.count.load(Ordering::Relaxed);
+            if count == 0 {
+                continue;
+            }
+            let labels = format!("method=\"{}\",route=\"{p}\"", m.to_uppercase());
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "authgate_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    s.buckets[i].load(Ordering::Relaxed)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "authgate_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "authgate_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(
+                out,
+                "authgate_http_request_duration_seconds_count{{{labels}}} {count}"
+            );
+        }
+        out.push_str("# HELP authgate_login_attempts_total Login steps by outcome (locked = refused by the brute-force throttle).\n");
+        out.push_str("# TYPE authgate_login_attempts_total counter\n");
+        for (i, outcome) in LoginOutcome::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "authgate_login_attempts_total{{outcome=\"{}\"}} {}",
+                outcome.as_str(),
+                self.logins[i].load(Ordering::Relaxed)
+            );
+        }
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out
+    }
+}
+
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// Gives each request an id (kept from `X-Request-Id` when sane), runs it
+/// inside a span carrying that id so every log line names it, returns it
+/// in the response, logs one line per request and records the metrics.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern();
+    if let Some(m) = &metrics {
+        m.observe(
+            method.as_str(),
+            route.as_deref(),
+            status,
+            elapsed.as_secs_f64(),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID.clone(), v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            route = route.as_deref().unwrap_or("unmatched"),
+            status,
+            micros = elapsed.as_micros() as u64,
+            "request"
+        );
+    });
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observations_land_in_their_route_and_buckets() {
+        let m = Metrics::new(&[("post", "/v1/auth/login")]);
+        m.observe("POST", Some("/v1/auth/login"), 401, 0.003);
+        m.observe("GET", Some("/nowhere"), 404, 0.0001);
+        m.login(LoginOutcome::Locked);
+        let text = m.render(&[("authgate_db_pool_connections", "Open connections.", 3.0)]);
+        assert!(text.contains("authgate_http_requests_total{method=\"POST\",route=\"/v1/auth/login\",status=\"4xx\"} 1"));
+        assert!(text.contains("authgate_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/auth/login\",le=\"0.0025\"} 0"));
+        assert!(text.contains("authgate_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/auth/login\",le=\"0.005\"} 1"));
+        assert!(text.contains("route=\"unmatched\",status=\"4xx\"} 1"));
+        assert!(text.contains("authgate_login_attempts_total{outcome=\"locked\"} 1"));
+        assert!(text.contains("authgate_db_pool_connections 3"));
+    }
+}
