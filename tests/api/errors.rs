@@ -58,8 +58,12 @@ async fn malformed_json_missing_fields_and_wrong_types_are_400_problems() {
             None,
         )
         .await,
-        app.patch("/v1/organization", json!(["required_for_all", 5]), None)
-            .await,
+        app.patch(
+            "/v1/organization",
+            json!(["required_for_all", 5]),
+            Some(&admin),
+        )
+        .await,
     ];
     for r in cases {
         r.assert_problem(400, "invalid_request");
