@@ -70,9 +70,12 @@ fn parse_signing(pem: &str) -> Result<SigningKey, KeyError> {
 /// The active signing key and the retired ones still within retention.
 pub fn load_signing(settings: &Settings) -> Result<(SigningKey, Vec<SigningKey>), KeyError> {
     let dir = settings.data_dir.join("keys");
-    let signing_pem = material(&settings.signing_key, &dir.join("signing.pem"), || {
-        SigningKey::generate(&mut OsRng).to_pkcs8_pem()
-    })?;
+    let signing_pem = material(
+        &settings.signing_key,
+        &dir.join("signing.pem"),
+        "AUTHGATE_SIGNING_KEY_FILE",
+        || SigningKey::generate(&mut OsRng).to_pkcs8_pem(),
+    )?;
     let signing = parse_signing(&signing_pem)?;
     let mut retired = Vec::new();
     if let Some(retired_dir) =
@@ -142,6 +145,7 @@ pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
     let encryption_b64 = material(
         &settings.encryption_key,
         &dir.join("encryption.key"),
+        "AUTHGATE_ENCRYPTION_KEY_FILE",
         || {
             let mut key = [0u8; 32];
             OsRng.fill_bytes(&mut key);
@@ -169,11 +173,15 @@ pub fn load(settings: &Settings) -> Result<Keys, KeyError> {
 fn material(
     source: &KeySource,
     generated_path: &Path,
+    file_var: &'static str,
     generate: impl FnOnce() -> String,
 ) -> Result<String, KeyError> {
     match source {
         KeySource::Inline(v) => Ok(v.clone()),
-        KeySource::File(path) => read(path),
+        KeySource::File(path) => read(path).map_err(|e| KeyError::Invalid {
+            var: file_var,
+            message: e.to_string(),
+        }),
         KeySource::Generated => match read(generated_path) {
             Ok(v) => Ok(v),
             Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -374,7 +382,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = settings(tmp.path());
         s.signing_key = KeySource::File(tmp.path().join("nope.pem"));
-        assert!(matches!(load(&s), Err(KeyError::Io { .. })));
+        let err = load(&s).err().expect("a missing key file is an error");
+        assert!(
+            err.to_string()
+                .starts_with("AUTHGATE_SIGNING_KEY_FILE: cannot read"),
+            "{err}"
+        );
     }
 
     #[test]

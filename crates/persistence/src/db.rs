@@ -226,7 +226,9 @@ impl Store {
             .max_size(config.pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(config.pool_timeout)
-            .test_on_check_out(true)
+            // A PostgreSQL connection can die under us (restart, failover):
+            // check it on checkout. A SQLite file cannot; skip the round trip.
+            .test_on_check_out(matches!(config.url, DatabaseUrl::Postgres(_)))
             .build_unchecked(manager);
         Ok(Self {
             pool,
