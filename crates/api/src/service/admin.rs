@@ -17,7 +17,6 @@ use persistence::{
     },
     StoreError, Tx,
 };
-use rand_core::OsRng;
 use serde_json::json;
 
 use super::{
@@ -180,14 +179,7 @@ impl Services {
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<CreateUserResponse, ApiError> {
-        let (password, generated) = match input.password {
-            Some(p) => (p, false),
-            None => (Password::generate(&mut OsRng), true),
-        };
-        let hash = self
-            .hasher
-            .hash(&password, &mut OsRng)
-            .map_err(|_| ApiError::Internal)?;
+        let (hash, generated) = self.hash_new_password(input.password)?;
         let user = NewUser {
             id: new_id(),
             organization_id: admin.organization_id.clone(),
@@ -217,7 +209,7 @@ impl Services {
         })?;
         Ok(CreateUserResponse {
             user: view,
-            generated_password: generated.then(|| password.expose().to_owned()),
+            generated_password: generated.map(|p| p.expose().to_owned()),
         })
     }
 

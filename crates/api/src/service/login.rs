@@ -359,33 +359,17 @@ impl Services {
             // Serializes concurrent attempts on this account, across instances.
             tx.lock_user(&user.id)?;
             let throttle = tx.otp_throttle(&user.id)?;
-            match self.policy.second_factor.check(&throttle, now) {
-                Verdict::Allowed => {}
-                Verdict::Wait { until } => {
-                    self.record_login(
-                        tx,
-                        Some(&user),
-                        LoginOutcome::Locked,
-                        Some(challenge.client),
-                        origin,
-                        now,
-                    )?;
-                    let secs = now.until(until).as_secs_f64().ceil() as u64;
-                    return Ok(Err(ApiError::TooManyAttempts {
-                        retry_after_secs: secs,
-                    }));
-                }
-                Verdict::Locked => {
-                    self.record_login(
-                        tx,
-                        Some(&user),
-                        LoginOutcome::Locked,
-                        Some(challenge.client),
-                        origin,
-                        now,
-                    )?;
-                    return Ok(Err(ApiError::Locked));
-                }
+            let refusal = match self.policy.second_factor.check(&throttle, now) {
+                Verdict::Allowed => None,
+                Verdict::Wait { until } => Some(ApiError::TooManyAttempts {
+                    retry_after_secs: now.until(until).as_secs_f64().ceil() as u64,
+                }),
+                Verdict::Locked => Some(ApiError::Locked),
+            };
+            if let Some(refusal) = refusal {
+                let client = Some(challenge.client);
+                self.record_login(tx, Some(&user), LoginOutcome::Locked, client, origin, now)?;
+                return Ok(Err(refusal));
             }
             let stored = tx.two_factor(&user.id)?;
             let TwoFactor::Enabled(factor) = stored.state else {

@@ -2,7 +2,7 @@
 
 use auth_core::{
     identity::{DisplayName, Email, Role},
-    password::Password,
+    password::{Password, PasswordHash},
 };
 use persistence::{
     records::{Actor, NewAuditEvent, NewOrganization, NewUser},
@@ -21,12 +21,12 @@ pub struct CreatedOrganization {
 }
 
 impl Services {
-    pub fn create_organization(
+    /// Hashes the given password, or a generated one (returned so it can be
+    /// shown once).
+    pub fn hash_new_password(
         &self,
-        name: &DisplayName,
-        admin_email: &Email,
         password: Option<Password>,
-    ) -> Result<CreatedOrganization, ApiError> {
+    ) -> Result<(PasswordHash, Option<Password>), ApiError> {
         let (password, generated) = match password {
             Some(p) => (p, false),
             None => (Password::generate(&mut OsRng), true),
@@ -35,6 +35,16 @@ impl Services {
             .hasher
             .hash(&password, &mut OsRng)
             .map_err(|_| ApiError::Internal)?;
+        Ok((hash, generated.then_some(password)))
+    }
+
+    pub fn create_organization(
+        &self,
+        name: &DisplayName,
+        admin_email: &Email,
+        password: Option<Password>,
+    ) -> Result<CreatedOrganization, ApiError> {
+        let (hash, generated) = self.hash_new_password(password)?;
         let at = now();
         let org = NewOrganization {
             id: new_id(),
@@ -68,7 +78,7 @@ impl Services {
         Ok(CreatedOrganization {
             organization_id: org.id,
             admin_id: admin.id,
-            generated_password: generated.then_some(password),
+            generated_password: generated,
         })
     }
 

@@ -135,6 +135,34 @@ impl Services {
         self.enrollment_response(&user.email, &pending, now)
     }
 
+    /// Checks `code` against the pending enrollment and, if right, turns
+    /// 2FA on. The outer error aborts; the inner one is the refusal.
+    fn enable_pending(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        code: &OtpCode,
+        source: EnrollmentSource,
+        now: UnixTime,
+    ) -> Result<Committed<()>, StoreError> {
+        let stored = tx.two_factor(&user.id)?;
+        let pending = match stored.state.into_pending() {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(enrollment_error(e))),
+        };
+        let started_at = pending.started_at;
+        let params = self.policy.totp_for(stored.algorithm);
+        let enabled = match pending.confirm(code, now, &params, self.policy.enrollment_ttl, source)
+        {
+            Ok(f) => f,
+            Err(e) => return Ok(Err(enrollment_error(e))),
+        };
+        if !tx.enable_factor(&user.id, started_at, &enabled)? {
+            return Ok(Err(enrollment_error(EnrollmentError::NotPending)));
+        }
+        Ok(Ok(()))
+    }
+
     /// Confirms with a code; the confirming session is marked as having
     /// proven the second factor and the user's other sessions end.
     pub fn confirm_enrollment(
@@ -146,25 +174,10 @@ impl Services {
         now: UnixTime,
     ) -> Result<TwoFactorView, ApiError> {
         self.store.write(|tx| {
-            let stored = tx.two_factor(&user.id)?;
-            let pending = match stored.state.into_pending() {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(enrollment_error(e))),
-            };
-            let started_at = pending.started_at;
-            let params = self.policy.totp_for(stored.algorithm);
-            let enabled = match pending.confirm(
-                code,
-                now,
-                &params,
-                self.policy.enrollment_ttl,
-                EnrollmentSource::SelfService,
-            ) {
-                Ok(f) => f,
-                Err(e) => return Ok(Err(enrollment_error(e))),
-            };
-            if !tx.enable_factor(&user.id, started_at, &enabled)? {
-                return Ok(Err(enrollment_error(EnrollmentError::NotPending)));
+            if let Err(e) =
+                self.enable_pending(tx, user, code, EnrollmentSource::SelfService, now)?
+            {
+                return Ok(Err(e));
             }
             let codes = self.issue_recovery_codes(tx, &user.id, now)?;
             tx.set_session_amr(&session.id, AMR_PASSWORD_OTP)?;
@@ -262,22 +275,9 @@ impl Services {
                     Ok(found) => found,
                     Err(e) => return Ok(Err(e)),
                 };
-            let stored = tx.two_factor(&user.id)?;
-            let pending = match stored.state.into_pending() {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(enrollment_error(e))),
-            };
-            let started_at = pending.started_at;
-            let params = self.policy.totp_for(stored.algorithm);
-            let enabled = match pending.confirm(
-                code,
-                now,
-                &params,
-                self.policy.enrollment_ttl,
-                EnrollmentSource::Required,
-            ) {
-                Ok(f) => f,
-                Err(EnrollmentError::InvalidCode) => {
+            match self.enable_pending(tx, &user, code, EnrollmentSource::Required, now)? {
+                Ok(()) => {}
+                Err(ApiError::InvalidCode) => {
                     return self.refuse_code(
                         tx,
                         &challenge,
@@ -287,11 +287,9 @@ impl Services {
                         now,
                     )
                 }
-                Err(e) => return Ok(Err(enrollment_error(e))),
-            };
-            if !tx.enable_factor(&user.id, started_at, &enabled)?
-                || !tx.consume_challenge(&challenge.id, now)?
-            {
+                Err(e) => return Ok(Err(e)),
+            }
+            if !tx.consume_challenge(&challenge.id, now)? {
                 return Ok(Err(ApiError::InvalidChallenge));
             }
             audit(
