@@ -231,6 +231,57 @@ pub struct KeyRing {
     settings: Settings,
     issuer: std::sync::RwLock<auth_core::jwt::TokenIssuer>,
     last_reload: std::sync::Mutex<std::time::Instant>,
+    verified: VerifiedTokens,
+}
+
+/// Tokens whose signature was already checked, keyed by their SHA-256: an
+/// Ed25519 verification costs ~40 µs, a lookup well under one. Expiry is
+/// still checked on every use, and the session on every request, so the
+/// cache changes no outcome. Sharded to keep lock contention low; a full
+/// shard is simply emptied.
+struct VerifiedTokens {
+    shards:
+        Vec<std::sync::Mutex<std::collections::HashMap<[u8; 32], auth_core::jwt::AccessClaims>>>,
+}
+
+const VERIFIED_SHARDS: usize = 16;
+const VERIFIED_PER_SHARD: usize = 4096;
+
+impl VerifiedTokens {
+    fn new() -> Self {
+        Self {
+            shards: (0..VERIFIED_SHARDS)
+                .map(|_| std::sync::Mutex::new(std::collections::HashMap::new()))
+                .collect(),
+        }
+    }
+
+    fn key(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn shard(
+        &self,
+        key: &[u8; 32],
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], auth_core::jwt::AccessClaims>>
+    {
+        self.shards[usize::from(key[0]) % VERIFIED_SHARDS]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<auth_core::jwt::AccessClaims> {
+        self.shard(key).get(key).cloned()
+    }
+
+    fn put(&self, key: [u8; 32], claims: auth_core::jwt::AccessClaims) {
+        let mut shard = self.shard(&key);
+        if shard.len() >= VERIFIED_PER_SHARD {
+            shard.clear();
+        }
+        shard.insert(key, claims);
+    }
 }
 
 /// How often an unknown key id may trigger a re-read.
@@ -241,6 +292,7 @@ impl KeyRing {
         Self {
             issuer: std::sync::RwLock::new(Self::issuer(settings, signing, retired)),
             settings: settings.clone(),
+            verified: VerifiedTokens::new(),
             last_reload: std::sync::Mutex::new(
                 std::time::Instant::now()
                     .checked_sub(RELOAD_AT_MOST_EVERY)
@@ -303,6 +355,26 @@ impl KeyRing {
     }
 
     pub fn verify(
+        &self,
+        token: &str,
+        now: auth_core::UnixTime,
+    ) -> Result<auth_core::jwt::AccessClaims, auth_core::jwt::TokenError> {
+        let key = VerifiedTokens::key(token);
+        if let Some(claims) = self.verified.get(&key) {
+            return if claims.exp > now.as_secs() {
+                Ok(claims)
+            } else {
+                Err(auth_core::jwt::TokenError::Expired)
+            };
+        }
+        let verified = self.verify_signature(token, now);
+        if let Ok(claims) = &verified {
+            self.verified.put(key, claims.clone());
+        }
+        verified
+    }
+
+    fn verify_signature(
         &self,
         token: &str,
         now: auth_core::UnixTime,
@@ -375,6 +447,37 @@ mod tests {
         assert_eq!(after.retired[0].kid(), old);
         let ring = KeyRing::new(&s, after.signing, after.retired);
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_cached_token_still_expires() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = settings(tmp.path());
+        let keys = load(&s).unwrap();
+        let ring = KeyRing::new(&s, keys.signing, keys.retired);
+        let t0 = auth_core::UnixTime::from_secs(1_700_000_000);
+        let subject = auth_core::jwt::Subject {
+            user_id: "u",
+            organization_id: "o",
+            role: "agent",
+            session_id: "s",
+            client: "web",
+            amr: &["pwd"],
+        };
+        let token = ring.sign(&subject, "j".into(), t0);
+        assert!(ring.verify(&token, t0).is_ok());
+        assert!(ring.verify(&token, t0).is_ok(), "from the cache");
+        let later = t0.plus(ring.ttl());
+        assert_eq!(
+            ring.verify(&token, later),
+            Err(auth_core::jwt::TokenError::Expired)
+        );
+        let mut forged = token.clone();
+        forged.push('x');
+        assert!(
+            ring.verify(&forged, t0).is_err(),
+            "another string is verified afresh"
+        );
     }
 
     #[test]
