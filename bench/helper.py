@@ -151,6 +151,19 @@ def cmd_start(a):
     t0 = time.monotonic()
     proc = subprocess.Popen([a.bin, "serve"], stdout=out, stderr=err,
                             stdin=subprocess.DEVNULL, start_new_session=True)
+    if a.pidfile:
+        # Lets load.sh stop the server even if this start is interrupted.
+        with open(a.pidfile, "w") as f:
+            f.write(str(proc.pid))
+    try:
+        port, password, ready_ms = wait_ready(a, proc, t0)
+    except BaseException:
+        proc.kill()
+        raise
+    print(proc.pid, port, f"{ready_ms:.1f}", password)
+
+
+def wait_ready(a, proc, t0):
     deadline = t0 + a.timeout
     port = None
     password = "-"
@@ -186,7 +199,7 @@ def cmd_start(a):
             pass
         if ready_ms is None:
             time.sleep(0.001)
-    print(proc.pid, port, f"{ready_ms:.1f}", password)
+    return port, password, ready_ms
 
 
 def cmd_seed_basic(a):
@@ -312,6 +325,7 @@ def main():
     s.add_argument("--stdout", required=True)
     s.add_argument("--stderr", required=True)
     s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("--pidfile")
     s.set_defaults(fn=cmd_start)
 
     for name, fn in (("seed-basic", cmd_seed_basic), ("seed-otp", cmd_seed_otp)):

@@ -30,7 +30,7 @@ BACKEND=sqlite
 case "${1:-}" in
   "") ;;
   --postgres) BACKEND=postgres ;;
-  -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
   *) echo "usage: $0 [--postgres]" >&2; exit 2 ;;
 esac
 
@@ -71,18 +71,22 @@ stop_pid() {  # TERM, then KILL after 3 s; only the pid given
 }
 
 cleanup() {
-  local rc=$? pid s
+  local rc=$? pid s f
   trap - EXIT INT TERM
+  set +e   # clean up as much as possible, whatever fails
   [[ -n $WATCHDOG ]] && kill "$WATCHDOG" 2>/dev/null
   for pid in "${CHILDREN[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${SERVERS[@]}"; do stop_pid "$pid"; done
+  for f in "$WORK"/*.pid; do   # servers whose start was interrupted
+    [[ -f $f ]] && stop_pid "$(<"$f")"
+  done
   for s in "${SCHEMAS[@]}"; do
     psql -q -X -d "$PG_URL" -c "DROP SCHEMA IF EXISTS \"$s\" CASCADE" >/dev/null 2>&1 \
       && log "dropped schema $s" || log "WARNING: could not drop schema $s"
   done
   if [[ $rc -ne 0 ]]; then
     log "FAILED (exit $rc); last server log lines:"
-    tail -n 5 "$WORK"/*.log 2>/dev/null >&2 || true
+    tail -n 3 "$WORK"/*.log 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' >&2
   fi
   rm -rf "$WORK"
   exit "$rc"
@@ -120,8 +124,10 @@ start_server() {  # name datadir [VAR=value...]: sets SERVER_* READY_MS ADMIN_PW
   local name=$1 dir=$2; shift 2
   mkdir -p "$dir"
   local out
-  out=$(env AUTHGATE_DATA_DIR="$dir" AUTHGATE_LISTEN=127.0.0.1:0 "$@" \
-        python3 "$BENCH/helper.py" start --bin "$BIN" \
+  # The caller's AUTHGATE_DATABASE_URL never applies: SQLite runs in the
+  # temporary directory, PostgreSQL in the schemas created here.
+  out=$(env -u AUTHGATE_DATABASE_URL AUTHGATE_DATA_DIR="$dir" AUTHGATE_LISTEN=127.0.0.1:0 "$@" \
+        python3 "$BENCH/helper.py" start --bin "$BIN" --pidfile "$WORK/$name.pid" \
           --stdout "$WORK/$name.out" --stderr "$WORK/$name.log")
   read -r SERVER_PID port READY_MS ADMIN_PW <<<"$out"
   SERVERS+=("$SERVER_PID")
@@ -158,20 +164,21 @@ perf_show() {
 wrk_run() {
   local label=$1 script=$2 conns=$3 dur=$4 file=$5; shift 5
   local pid=$SERVER_PID out="$WORK/wrk.$RANDOM.out" tfile="$WORK/wrk.time"
+  local threads=$(( WRK_THREADS < conns ? WRK_THREADS : conns ))   # wrk needs -c >= -t
   reset_hwm "$pid"
   local c0 b0 p0
   c0=$(cpu_ticks "$pid"); b0=$(busy_ticks); p0=$(pg_ticks)
   perf_start "$pid" "$dur"
   (
     TIMEFORMAT='%U %S'
-    { time env BENCH_DIR="$BENCH" BENCH_THREADS="$WRK_THREADS" BENCH_FILE="$file" "$@" \
-        wrk -t"$WRK_THREADS" -c"$conns" -d"${dur}s" --timeout 10s -s "$BENCH/$script" "$SERVER_URL" \
+    { time env BENCH_DIR="$BENCH" BENCH_THREADS="$threads" BENCH_FILE="$file" "$@" \
+        wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 10s -s "$BENCH/$script" "$SERVER_URL" \
         >"$out" 2>&1; } 2>"$tfile"
   ) &
   local w=$!; CHILDREN+=("$w")
   if [[ -n ${BENCH_MARKERS:-} ]]; then
     while kill -0 "$w" 2>/dev/null; do
-      if [[ $(ls "$BENCH_MARKERS".done.* 2>/dev/null | wc -l) -ge $WRK_THREADS ]]; then
+      if [[ $(ls "$BENCH_MARKERS".done.* 2>/dev/null | wc -l) -ge $threads ]]; then
         sleep 0.3
         local wp; wp=$(pgrep -P "$w" -x wrk || true)
         [[ -n $wp ]] && kill -INT $wp 2>/dev/null
@@ -180,7 +187,7 @@ wrk_run() {
       sleep 0.1
     done
   fi
-  wait "$w"
+  wait "$w" || { log "wrk failed:"; cat "$out" >&2; return 1; }
   local c1 b1 p1
   c1=$(cpu_ticks "$pid"); b1=$(busy_ticks); p1=$(pg_ticks)
   parse_result "$out"
@@ -214,10 +221,13 @@ if [[ -n ${AUTHGATE_BIN:-} ]]; then
   log "using AUTHGATE_BIN=$BIN (no build)"
 else
   log "building: cargo build --release --locked --bin authgate"
-  (cd "$ROOT" && run cargo build --release --locked --bin authgate)
+  (cd "$ROOT" && exec cargo build --release --locked --bin authgate) &
+  BUILD=$!; CHILDREN+=("$BUILD"); wait "$BUILD"
   BIN="$ROOT/target/release/authgate"
 fi
 [[ -x $BIN ]] || { echo "load.sh: $BIN is not executable" >&2; exit 1; }
+REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo "unknown revision")
+[[ -n ${AUTHGATE_BIN:-} ]] && REV="given binary; source tree at $REV"
 
 DB_ENV=()
 db_env() {  # name: sets DB_ENV to (AUTHGATE_DATABASE_URL=...) on PostgreSQL, () on SQLite
@@ -271,7 +281,7 @@ run python3 "$BENCH/helper.py" seed-basic --url "$A_URL" --admin-password="$ADMI
 S="$WORK/seed"
 
 echo
-echo "== instance A (SQLite/PostgreSQL: $BACKEND, default argon2) =="
+echo "== instance A ($BACKEND, default argon2 cost) =="
 log "argon2 limit: sequential logins (1 connection, 4 s)"
 wrk_run "login, sequential (1 conn)" login.lua 1 4 "$S/login_bodies.txt"
 SEQ_MS=$LAST_P50   # the median resists noise from other processes better than the mean
@@ -331,7 +341,7 @@ echo "## Results ($BACKEND, $(date -u +'%Y-%m-%d %H:%M UTC'))"
 echo
 echo "Machine: $CORES x $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2/1048576 }' /proc/meminfo) RAM;" \
   "load average before $LOAD0, after $LOAD1; wrk $WRK_THREADS thread(s) on the same machine."
-echo "Server log level: ${AUTHGATE_LOG:-info (default)}; workers: ${AUTHGATE_WORKERS:-default ($CORES)}."
+echo "Binary: $BIN ($REV); server log level: ${AUTHGATE_LOG:-info (default)}; workers: ${AUTHGATE_WORKERS:-default ($CORES)}."
 echo "Scenario 2 ran on instance B, seeded with argon2 64 KiB / t=1 (AUTHGATE_ARGON2_MEMORY_KIB=64, AUTHGATE_ARGON2_ITERATIONS=1): the OTP step never hashes."
 echo "B also trusts X-Forwarded-For (AUTHGATE_TRUST_PROXY_HEADERS=true) so that seeding spreads its $(( OTP_USERS * 4 )) logins over one made-up address per user; the OTP requests themselves carry no such header."
 echo

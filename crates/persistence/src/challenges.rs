@@ -65,7 +65,7 @@ impl Tx<'_> {
         let row = ch::table
             .filter(ch::token_hash.eq(token.as_str()))
             .select((ChallengeRow::as_select(), ch::consumed_at.is_not_null()))
-            .first::<(ChallengeRow, bool)>(self.conn)
+            .get_result::<(ChallengeRow, bool)>(self.conn)
             .optional()?;
         row.map(|(r, consumed)| Ok((r.try_into()?, consumed)))
             .transpose()
@@ -93,7 +93,7 @@ impl Tx<'_> {
         Ok(ch::table
             .find(id)
             .select(ch::failed_attempts)
-            .first(self.conn)?)
+            .get_result(self.conn)?)
     }
 
     /// Spends every open challenge of a user (their factor or status changed).

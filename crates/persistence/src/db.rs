@@ -181,6 +181,11 @@ pub struct Store {
     pool: ConnPool,
     secrets: SecretBox,
     backend: &'static str,
+    /// SQLite admits one writer at a time. Writers of this process queue
+    /// here, in order, instead of polling in SQLite's busy handler (which
+    /// sleeps 1, 2, 5 … 100 ms between tries); other processes on the same
+    /// file still meet the busy timeout.
+    writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
 /// One unit of work on one connection, inside a transaction.
@@ -234,6 +239,7 @@ impl Store {
             pool,
             secrets,
             backend: config.url.backend(),
+            writer: matches!(config.url, DatabaseUrl::Sqlite(_)).then(Default::default),
         })
     }
 
@@ -281,6 +287,10 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let _turn = self
+            .writer
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut pooled = self.conn()?;
         let conn: &mut Conn = &mut pooled;
         let secrets = &self.secrets;

@@ -39,7 +39,7 @@ impl Tx<'_> {
         let Some(row) = totp_factors::table
             .find(user_id)
             .select(FactorRow::as_select())
-            .first(self.conn)
+            .get_result(self.conn)
             .optional()?
         else {
             return Ok(StoredFactor {

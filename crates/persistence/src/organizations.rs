@@ -64,7 +64,7 @@ impl Tx<'_> {
         organizations::table
             .find(id)
             .select(OrganizationRow::as_select())
-            .first(self.conn)
+            .get_result(self.conn)
             .optional()?
             .map(OrganizationRecord::try_from)
             .transpose()

@@ -103,7 +103,7 @@ impl Tx<'_> {
                 totp_factors::state.nullable(),
                 remaining,
             ))
-            .first::<(SessionRow, UserRow, OrganizationRow, Option<String>, i64)>(self.conn)
+            .get_result::<(SessionRow, UserRow, OrganizationRow, Option<String>, i64)>(self.conn)
             .optional()?;
         row.map(|(s, u, o, state, remaining)| {
             Ok(Principal {
@@ -137,13 +137,13 @@ impl Tx<'_> {
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now.as_millis()))
             .select(sessions::id)
-            .first::<String>(self.conn)
+            .get_result::<String>(self.conn)
             .optional()?;
         let Some(session_id) = current else {
             let reused = rotated_refresh_tokens::table
                 .find(presented.as_str())
                 .select(rotated_refresh_tokens::session_id)
-                .first::<String>(self.conn)
+                .get_result::<String>(self.conn)
                 .optional()?;
             return Ok(match reused {
                 Some(session_id) => {
@@ -177,7 +177,7 @@ impl Tx<'_> {
         let session = sessions::table
             .find(&session_id)
             .select(SessionRow::as_select())
-            .first(self.conn)?
+            .get_result(self.conn)?
             .try_into()?;
         Ok(Rotation::Rotated(session))
     }
@@ -281,7 +281,7 @@ impl Tx<'_> {
             .inner_join(users::table)
             .filter(sessions::id.eq(session_id))
             .select((SessionRow::as_select(), UserRow::as_select()))
-            .first::<(SessionRow, UserRow)>(self.conn)
+            .get_result::<(SessionRow, UserRow)>(self.conn)
             .optional()?;
         row.map(|(s, u)| Ok((s.try_into()?, u.try_into()?)))
             .transpose()

@@ -73,7 +73,7 @@ impl Tx<'_> {
         users::table
             .filter(users::email.eq(email.as_str()))
             .select(UserRow::as_select())
-            .first(self.conn)
+            .get_result(self.conn)
             .optional()?
             .map(UserRecord::try_from)
             .transpose()
@@ -83,7 +83,7 @@ impl Tx<'_> {
         users::table
             .find(id)
             .select(UserRow::as_select())
-            .first(self.conn)
+            .get_result(self.conn)
             .optional()?
             .map(UserRecord::try_from)
             .transpose()
@@ -100,7 +100,7 @@ impl Tx<'_> {
             .find(id)
             .filter(users::organization_id.eq(organization_id))
             .select(UserRow::as_select())
-            .first(self.conn)
+            .get_result(self.conn)
             .optional()?
             .map(UserRecord::try_from)
             .transpose()
@@ -195,7 +195,7 @@ impl Tx<'_> {
                 users::otp_budget_tat,
                 users::otp_locked_at,
             ))
-            .first::<(i32, Option<i64>, Option<i64>, Option<i64>)>(self.conn)?;
+            .get_result::<(i32, Option<i64>, Option<i64>, Option<i64>)>(self.conn)?;
         Ok(auth_core::throttle::ThrottleState {
             consecutive_failures: u32::try_from(failures).unwrap_or(0),
             last_failure_at: last.map(UnixTime::from_millis),

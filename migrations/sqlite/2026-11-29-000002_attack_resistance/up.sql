@@ -24,5 +24,6 @@ CREATE TABLE rotated_refresh_tokens (
 );
 CREATE INDEX rotated_refresh_tokens_session_idx ON rotated_refresh_tokens (session_id);
 
-CREATE INDEX login_events_user_time_idx ON login_events (user_id, created_at);
-CREATE INDEX login_events_ip_time_idx ON login_events (ip, created_at);
+-- Lead with the outcome so the limits count only the rows they need.
+CREATE INDEX login_events_user_time_idx ON login_events (user_id, outcome, created_at);
+CREATE INDEX login_events_ip_time_idx ON login_events (ip, outcome, created_at);
