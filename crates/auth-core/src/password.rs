@@ -4,9 +4,7 @@
 use std::fmt;
 
 use argon2::{
-    password_hash::{
-        PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
-    },
+    password_hash::{PasswordHash as PhcHash, PasswordVerifier as _, SaltString},
     Argon2,
 };
 use base64::Engine as _;
@@ -143,16 +141,44 @@ impl PasswordHasher {
         Ok(Self { argon2, dummy })
     }
 
+    /// Hashes with the configured cost, in this thread's reused working
+    /// memory (see [`Self::verify`]); the result is a standard PHC string.
     pub fn hash(
         &self,
         password: &Password,
         rng: &mut impl CryptoRngCore,
     ) -> Result<PasswordHash, PasswordError> {
         let salt = SaltString::generate(rng);
-        self.argon2
-            .hash_password(password.0.as_bytes(), &salt)
-            .map(|h| PasswordHash(h.to_string()))
-            .map_err(|_| PasswordError::Hashing)
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt
+            .as_salt()
+            .decode_b64(&mut salt_buf)
+            .map_err(|_| PasswordError::Hashing)?;
+        let params = self.argon2.params();
+        let mut output = [0u8; 32];
+        let blocks = params.block_count();
+        WORK_MEMORY.with(|memory| {
+            let mut memory = memory.borrow_mut();
+            if memory.len() < blocks {
+                memory.resize(blocks, argon2::Block::default());
+            }
+            self.argon2
+                .hash_password_into_with_memory(
+                    password.0.as_bytes(),
+                    salt_bytes,
+                    &mut output,
+                    &mut memory[..blocks],
+                )
+                .map_err(|_| PasswordError::Hashing)
+        })?;
+        Ok(PasswordHash(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
+            salt.as_str(),
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(output)
+        )))
     }
 
     /// Verifies with the cost recorded in the hash itself, so hashes made
@@ -238,6 +264,11 @@ mod tests {
         assert!(!h
             .verify(&Password::attempt("wrong".into()).unwrap(), &hash)
             .unwrap());
+        // The PHC string is standard: the argon2 crate's own verifier agrees.
+        let phc = PhcHash::new(hash.as_str()).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &phc)
+            .is_ok());
     }
 
     #[test]

@@ -132,8 +132,10 @@ impl Manager {
                     SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| {
                         StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
                     })?;
+                // Checkpoints run on a background thread (see `checkpoints`),
+                // not in whichever request happens to fill the WAL.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
                     self.busy_timeout.as_millis()
                 ))
                 .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
@@ -186,6 +188,51 @@ pub struct Store {
     /// sleeps 1, 2, 5 … 100 ms between tries); other processes on the same
     /// file still meet the busy timeout.
     writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// SQLite: the background checkpointer, stopped with the last clone.
+    _checkpoints: Option<std::sync::Arc<Checkpoints>>,
+}
+
+/// Moves SQLite's WAL into the database file every second, off the request
+/// path (a passive checkpoint never blocks readers or the writer).
+struct Checkpoints {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Checkpoints {
+    fn start(path: PathBuf) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let Ok(mut conn) = SqliteConnection::establish(&path.to_string_lossy()) else {
+                    return;
+                };
+                // Four ticks a second to notice `stop`; one checkpoint a second.
+                let mut ticks = 0u32;
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(250));
+                    ticks = ticks.wrapping_add(1);
+                    if ticks.is_multiple_of(4) {
+                        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                            tracing::warn!(error = %e, "SQLite checkpoint failed");
+                        }
+                    }
+                }
+                // A last, complete checkpoint leaves a tidy database behind.
+                let _ = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the SQLite checkpoint thread");
+        }
+        Self { stop }
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// One unit of work on one connection, inside a transaction.
@@ -240,6 +287,12 @@ impl Store {
             secrets,
             backend: config.url.backend(),
             writer: matches!(config.url, DatabaseUrl::Sqlite(_)).then(Default::default),
+            _checkpoints: match &config.url {
+                DatabaseUrl::Sqlite(path) => {
+                    Some(std::sync::Arc::new(Checkpoints::start(path.clone())))
+                }
+                DatabaseUrl::Postgres(_) => None,
+            },
         })
     }
 

@@ -6,7 +6,9 @@ use crate::{
     organizations::OrganizationRow,
     records::Principal,
     records::{NewSession, SessionRecord, UserRecord},
-    schema::{organizations, rotated_refresh_tokens, sessions, totp_factors, users},
+    schema::{
+        organizations, recovery_codes, rotated_refresh_tokens, sessions, totp_factors, users,
+    },
     users::UserRow,
     StoreError, Tx,
 };
@@ -86,9 +88,13 @@ impl Tx<'_> {
         session_id: &str,
         now: UnixTime,
     ) -> Result<Option<Principal>, StoreError> {
-        let remaining = diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = users.id AND r.used_at IS NULL)",
-        );
+        // A typed subquery (not an SQL literal), so the statement is
+        // prepared once and cached.
+        let remaining = recovery_codes::table
+            .filter(recovery_codes::user_id.eq(users::id))
+            .filter(recovery_codes::used_at.is_null())
+            .count()
+            .single_value();
         let row = sessions::table
             .inner_join(users::table.inner_join(organizations::table))
             .left_join(totp_factors::table.on(totp_factors::user_id.eq(sessions::user_id)))
@@ -103,7 +109,13 @@ impl Tx<'_> {
                 totp_factors::state.nullable(),
                 remaining,
             ))
-            .get_result::<(SessionRow, UserRow, OrganizationRow, Option<String>, i64)>(self.conn)
+            .get_result::<(
+                SessionRow,
+                UserRow,
+                OrganizationRow,
+                Option<String>,
+                Option<i64>,
+            )>(self.conn)
             .optional()?;
         row.map(|(s, u, o, state, remaining)| {
             Ok(Principal {
@@ -116,7 +128,7 @@ impl Tx<'_> {
                     Some("enabled") => TwoFactorStatus::Enabled,
                     Some(other) => return Err(corrupt(format!("unknown factor state {other:?}"))),
                 },
-                recovery_codes_remaining: remaining,
+                recovery_codes_remaining: remaining.unwrap_or(0),
             })
         })
         .transpose()

@@ -177,6 +177,11 @@ impl Tx<'_> {
     /// before a read-decide-write on the throttle, so that concurrent
     /// attempts on several instances are counted one after another.
     pub fn lock_user(&mut self, id: &str) -> Result<(), StoreError> {
+        // A SQLite write transaction already holds the database's one
+        // write lock.
+        if let crate::db::AnyConnection::Sqlite(_) = self.conn {
+            return Ok(());
+        }
         diesel::update(users::table.find(id))
             .set(users::otp_failures.eq(users::otp_failures))
             .execute(self.conn)?;

@@ -408,7 +408,10 @@ impl Services {
             if !tx.consume_challenge(&challenge.id, now)? {
                 return Ok(Err(ApiError::InvalidChallenge));
             }
-            tx.save_otp_throttle(&user.id, &self.policy.second_factor.after_success(throttle))?;
+            let after = self.policy.second_factor.after_success(throttle);
+            if after != throttle {
+                tx.save_otp_throttle(&user.id, &after)?;
+            }
             self.record_login(
                 tx,
                 Some(&user),
