@@ -105,6 +105,13 @@ thread_local! {
     static WORK_MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Frees this thread's argon2 working memory. For threads that hashed once
+/// and will not again (the bootstrap on the main thread): the hashing pool
+/// keeps its memory on purpose.
+pub fn release_work_memory() {
+    WORK_MEMORY.with(|memory| *memory.borrow_mut() = Vec::new());
+}
+
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
     dummy: PasswordHash,
