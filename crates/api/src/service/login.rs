@@ -290,7 +290,7 @@ impl Services {
 
     /// Counts a wrong code against a challenge and records it; a challenge
     /// that used up its attempts is spent, so the next try must log in again.
-    pub fn refuse_code(
+    pub fn refuse_code<T>(
         &self,
         tx: &mut Tx<'_>,
         challenge: &ChallengeRecord,
@@ -298,7 +298,7 @@ impl Services {
         outcome: LoginOutcome,
         origin: &RequestOrigin,
         now: UnixTime,
-    ) -> Result<Committed<TokenResponse>, StoreError> {
+    ) -> Result<Committed<T>, StoreError> {
         self.record_login(tx, Some(user), outcome, Some(challenge.client), origin, now)?;
         if tx.count_challenge_failure(&challenge.id)? >= self.policy.max_code_attempts {
             tx.consume_challenge(&challenge.id, now)?;
@@ -315,7 +315,7 @@ impl Services {
     }
 
     /// A failed second factor: counted by the account's throttle as well.
-    fn fail_second_factor(
+    fn fail_second_factor<T>(
         &self,
         tx: &mut Tx<'_>,
         (challenge, user): (&ChallengeRecord, &UserRecord),
@@ -323,7 +323,7 @@ impl Services {
         outcome: LoginOutcome,
         origin: &RequestOrigin,
         now: UnixTime,
-    ) -> Result<Committed<TokenResponse>, StoreError> {
+    ) -> Result<Committed<T>, StoreError> {
         let after = self.policy.second_factor.after_failure(throttle, now);
         tx.save_otp_throttle(&user.id, &after)?;
         if after.locked_at.is_some() && throttle.locked_at.is_none() {
@@ -350,7 +350,7 @@ impl Services {
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<TokenResponse, ApiError> {
-        self.store.write(|tx| {
+        let opened = self.store.write(|tx| {
             let (challenge, user) =
                 match self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)? {
                     Ok(found) => found,
@@ -432,7 +432,7 @@ impl Services {
                     now,
                 )?;
             }
-            let tokens = self.open_session(
+            let tokens = self.open_session_unsigned(
                 tx,
                 &user,
                 Grant {
@@ -444,7 +444,8 @@ impl Services {
                 now,
             )?;
             Ok(Ok(tokens))
-        })?
+        })??;
+        Ok(self.sign_session(opened, now))
     }
 
     /// Exchanges a refresh token for a new pair. Refused when the account
