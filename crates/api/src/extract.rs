@@ -60,7 +60,7 @@ impl FromRequest for Authenticated {
                 .map_err(|_| ApiError::Unauthorized)?;
             let sid = claims.sid.clone();
             let found =
-                web::block(move || services.store.read(|tx| tx.principal(&sid, at))).await??;
+                web::block(move || services.store.query(|tx| tx.principal(&sid, at))).await??;
             match found {
                 Some(p) if p.user.id == claims.sub => Ok(Self {
                     user: p.user,

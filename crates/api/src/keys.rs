@@ -45,12 +45,6 @@ pub struct Keys {
 pub const RETIRED_KEY_RETENTION: std::time::Duration =
     std::time::Duration::from_secs(auth_core::jwt::MAX_ACCESS_TTL.as_secs() + 60);
 
-fn unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Where the active signing key lives on disk, if it does.
 fn signing_key_path(settings: &Settings) -> Option<PathBuf> {
     match &settings.signing_key {
@@ -81,7 +75,8 @@ pub fn load_signing(settings: &Settings) -> Result<(SigningKey, Vec<SigningKey>)
     if let Some(retired_dir) =
         signing_key_path(settings).and_then(|p| p.parent().map(|d| d.join("retired")))
     {
-        let horizon = unix_millis() - i64::try_from(RETIRED_KEY_RETENTION.as_millis()).unwrap_or(0);
+        let horizon = crate::service::now().as_millis()
+            - i64::try_from(RETIRED_KEY_RETENTION.as_millis()).unwrap_or(0);
         for (retired_at, path) in retired_files(&retired_dir) {
             if retired_at >= horizon {
                 retired.push(parse_signing(&read(&path)?)?);
@@ -117,7 +112,7 @@ pub fn rotate(settings: &Settings) -> Result<(String, String), KeyError> {
     let (active, _) = load_signing(settings)?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
     let retired_dir = dir.join("retired");
-    let now = unix_millis();
+    let now = crate::service::now().as_millis();
     create_private(
         &retired_dir.join(format!("{now}-{}.pem", active.kid())),
         &active.to_pkcs8_pem(),

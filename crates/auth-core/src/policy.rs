@@ -144,6 +144,22 @@ pub fn decide_login(
     }
 }
 
+/// Whether a session may still be given tokens: it must have proven every
+/// factor the account requires now (2FA may have been enabled or required
+/// since the session began).
+pub fn session_suffices(
+    status: TwoFactorStatus,
+    requirement: &Requirement,
+    proved_otp: bool,
+    now: UnixTime,
+) -> bool {
+    match decide_login(status, requirement, now) {
+        LoginDecision::Authenticated { .. } => true,
+        LoginDecision::OtpRequired => proved_otp,
+        LoginDecision::EnrollmentRequired => false,
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DisableError {
     #[error("two-factor authentication is required by your {}; contact your administrator to change it", match .0 { EnforcedBy::Admin => "administrator", EnforcedBy::Organization => "organization" })]
@@ -314,6 +330,16 @@ mod tests {
             Requirement::of(&agent(true), &policy).enforced_by,
             Some(EnforcedBy::Admin)
         );
+    }
+
+    #[test]
+    fn a_password_only_session_does_not_suffice_once_two_factor_is_on_or_required() {
+        let none = Requirement::of(&agent(false), &OPTIONAL);
+        assert!(session_suffices(Disabled, &none, false, T0));
+        assert!(!session_suffices(Enabled, &none, false, T0));
+        assert!(session_suffices(Enabled, &none, true, T0));
+        let forced = Requirement::of(&agent(true), &OPTIONAL);
+        assert!(!session_suffices(Disabled, &forced, false, T0));
     }
 
     #[test]

@@ -328,6 +328,20 @@ impl Store {
         conn.batch_execute("SELECT 1").map_err(StoreError::from)
     }
 
+    /// One read statement, without a transaction around it (a single round
+    /// trip on PostgreSQL instead of three): for the per-request lookup.
+    pub fn query<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut pooled = self.conn()?;
+        let conn: &mut Conn = &mut pooled;
+        f(&mut Tx {
+            conn,
+            secrets: &self.secrets,
+        })
+    }
+
     /// A read-only unit of work (one consistent snapshot).
     pub fn read<T>(
         &self,

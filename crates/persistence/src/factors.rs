@@ -1,5 +1,5 @@
 use auth_core::{
-    enrollment::{EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactor},
+    enrollment::{EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactor, TwoFactorStatus},
     totp::{Algorithm, TimeStep, TotpSecret},
     UnixTime,
 };
@@ -72,6 +72,21 @@ impl Tx<'_> {
             other => return Err(corrupt(format!("unknown factor state {other:?}"))),
         };
         Ok(StoredFactor { state, algorithm })
+    }
+
+    /// The factor's state only: no secret is read or decrypted.
+    pub fn two_factor_status(&mut self, user_id: &str) -> Result<TwoFactorStatus, StoreError> {
+        let state = totp_factors::table
+            .find(user_id)
+            .select(totp_factors::state)
+            .get_result::<String>(self.conn)
+            .optional()?;
+        match state.as_deref() {
+            None => Ok(TwoFactorStatus::Disabled),
+            Some(PENDING) => Ok(TwoFactorStatus::Pending),
+            Some(ENABLED) => Ok(TwoFactorStatus::Enabled),
+            Some(other) => Err(corrupt(format!("unknown factor state {other:?}"))),
+        }
     }
 
     /// Stores a new pending enrollment, replacing any earlier pending one.

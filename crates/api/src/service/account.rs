@@ -103,8 +103,19 @@ impl Services {
         now: UnixTime,
     ) -> Result<TwoFactorView, StoreError> {
         let requirement = self.requirement(tx, user)?;
-        let status = tx.two_factor(&user.id)?.state.status();
-        let mut view = two_factor_view_of(status, &requirement, now);
+        Self::two_factor_view_under(tx, user, &requirement, now)
+    }
+
+    /// The view when the requirement is already known (a list of users
+    /// reads their organization once, not once per user).
+    pub fn two_factor_view_under(
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        requirement: &Requirement,
+        now: UnixTime,
+    ) -> Result<TwoFactorView, StoreError> {
+        let status = tx.two_factor_status(&user.id)?;
+        let mut view = two_factor_view_of(status, requirement, now);
         if status == TwoFactorStatus::Enabled {
             view.recovery_codes_remaining = Some(tx.remaining_recovery_codes(&user.id)?);
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use auth_core::{
     identity::{DisplayName, Email, Role},
     password::Password,
-    policy::{grace_period_from_hours, OrgTwoFactorPolicy, OrganizationPolicy},
+    policy::{grace_period_from_hours, OrgTwoFactorPolicy, OrganizationPolicy, Requirement},
     throttle::SecondFactorPolicy,
     UnixTime,
 };
@@ -118,6 +118,16 @@ impl Services {
         user: &UserRecord,
         now: UnixTime,
     ) -> Result<UserView, StoreError> {
+        let requirement = self.requirement(tx, user)?;
+        Self::user_view_under(tx, user, &requirement, now)
+    }
+
+    fn user_view_under(
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        requirement: &Requirement,
+        now: UnixTime,
+    ) -> Result<UserView, StoreError> {
         Ok(UserView {
             id: user.id.clone(),
             email: user.email.to_string(),
@@ -126,7 +136,7 @@ impl Services {
             disabled: user.disabled,
             locked: tx.otp_throttle(&user.id)?.locked_at.is_some(),
             created_at: rfc3339(user.created_at),
-            two_factor: self.two_factor_view(tx, user, now)?,
+            two_factor: Self::two_factor_view_under(tx, user, requirement, now)?,
         })
     }
 
@@ -147,9 +157,10 @@ impl Services {
     ) -> Result<UserListPage, ApiError> {
         Ok(self.store.read(|tx| {
             let (users, total) = tx.users_of_organization(&admin.organization_id, offset, limit)?;
+            let policy = Self::own_organization(tx, admin)?.policy;
             let items = users
                 .iter()
-                .map(|u| self.user_view(tx, u, now))
+                .map(|u| Self::user_view_under(tx, u, &Requirement::of(&u.facts(), &policy), now))
                 .collect::<Result<Vec<_>, _>>()?;
             let next = offset + items.len() as i64;
             Ok(UserListPage {

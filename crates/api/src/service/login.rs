@@ -6,7 +6,7 @@ use auth_core::{
     opaque_token::{OpaqueToken, TokenHash},
     outcome::LoginOutcome,
     password::Password,
-    policy::{decide_login, LoginDecision, Requirement},
+    policy::{decide_login, session_suffices, LoginDecision, Requirement},
     recovery::RecoveryCode,
     throttle::{PasswordFailures, ThrottleState, Verdict},
     totp::OtpCode,
@@ -183,7 +183,7 @@ impl Services {
                 return Ok(Err(ApiError::AccountDisabled));
             }
             let requirement = self.requirement(tx, &user)?;
-            let status = tx.two_factor(&user.id)?.state.status();
+            let status = tx.two_factor_status(&user.id)?;
             let response = match decide_login(status, &requirement, now) {
                 LoginDecision::Authenticated {
                     enrollment_deadline,
@@ -480,14 +480,9 @@ impl Services {
                 }
             };
             let requirement = self.requirement(tx, &user)?;
-            let status = tx.two_factor(&user.id)?.state.status();
+            let status = tx.two_factor_status(&user.id)?;
             let amr = Self::session_amr(&session);
-            let proven = match decide_login(status, &requirement, now) {
-                LoginDecision::Authenticated { .. } => true,
-                LoginDecision::OtpRequired => amr.contains(&"otp"),
-                LoginDecision::EnrollmentRequired => false,
-            };
-            if !proven {
+            if !session_suffices(status, &requirement, amr.contains(&"otp"), now) {
                 tx.revoke_session(&session.id, now)?;
                 return Ok(Err(ApiError::Unauthorized));
             }

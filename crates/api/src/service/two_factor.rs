@@ -2,7 +2,7 @@
 //! (with an access token) and at login (with an enrollment challenge).
 
 use auth_core::{
-    enrollment::{EnrollmentError, EnrollmentSource, PendingEnrollment, TwoFactor},
+    enrollment::{EnrollmentError, EnrollmentSource, PendingEnrollment, TwoFactorStatus},
     identity::Email,
     otpauth,
     outcome::LoginOutcome,
@@ -215,7 +215,7 @@ impl Services {
         }
         self.store.write(|tx| {
             let requirement = self.requirement(tx, user)?;
-            if tx.two_factor(&user.id)?.state == TwoFactor::Disabled {
+            if tx.two_factor_status(&user.id)? == TwoFactorStatus::Disabled {
                 return Ok(Err(ApiError::conflict(
                     "two_factor_not_enabled",
                     "two-factor authentication is not enabled",
@@ -356,7 +356,7 @@ impl Services {
             return Err(ApiError::InvalidPassword);
         }
         self.store.write(|tx| {
-            if !matches!(tx.two_factor(&user.id)?.state, TwoFactor::Enabled(_)) {
+            if tx.two_factor_status(&user.id)? != TwoFactorStatus::Enabled {
                 return Ok(Err(ApiError::conflict(
                     "two_factor_not_enabled",
                     "recovery codes exist only while two-factor authentication is enabled",
