@@ -136,7 +136,7 @@ async fn recovery_codes_work_once_each_and_can_be_replaced() {
     let r = app
         .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
         .await;
-    let mut auth = Authenticator::from_base32(r.body["secret"].as_str().unwrap());
+    let mut auth = app.authenticator(r.body["secret"].as_str().unwrap());
     let enabled = app
         .post(
             "/v1/me/two-factor/enrollment/confirm",
@@ -254,7 +254,7 @@ async fn forced_enrollment_at_login_also_returns_recovery_codes() {
     let e = app
         .post("/v1/auth/enrollment", json!({"challenge_token": ch}), None)
         .await;
-    let mut auth = Authenticator::from_base32(e.body["secret"].as_str().unwrap());
+    let mut auth = app.authenticator(e.body["secret"].as_str().unwrap());
     let tokens = app
         .post(
             "/v1/auth/enrollment/confirm",
@@ -452,7 +452,7 @@ async fn the_database_holds_no_secret_in_plain_text() {
         .post("/v1/me/two-factor/enrollment", json!({}), Some(token))
         .await;
     let secret = r.body["secret"].as_str().unwrap().to_owned();
-    let mut auth = Authenticator::from_base32(&secret);
+    let mut auth = app.authenticator(&secret);
     let enabled = app
         .post(
             "/v1/me/two-factor/enrollment/confirm",

@@ -44,7 +44,7 @@ async fn enroll_at_login(app: &TestApp, login: &Value) -> (Authenticator, Value)
         .as_str()
         .unwrap()
         .starts_with("data:image/png;base64,"));
-    let mut auth = Authenticator::from_base32(e["secret"].as_str().unwrap());
+    let mut auth = app.authenticator(e["secret"].as_str().unwrap());
     let tokens = app
         .post(
             "/v1/auth/enrollment/confirm",
@@ -117,7 +117,7 @@ async fn a_wrong_code_at_forced_enrollment_issues_no_token() {
             None,
         )
         .await;
-    let auth = Authenticator::from_base32(e.assert_ok()["secret"].as_str().unwrap());
+    let auth = app.authenticator(e.assert_ok()["secret"].as_str().unwrap());
     app.post(
         "/v1/auth/enrollment/confirm",
         json!({"challenge_token": challenge, "code": auth.wrong_code()}),

@@ -1,6 +1,7 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use api::{
+    clock::Clock,
     config::Settings,
     startup::{self, Application},
 };
@@ -24,6 +25,8 @@ pub struct TestApp {
     pub db: TestDb,
     pub acme_org_id: String,
     pub acme_admin_id: String,
+    /// The server's clock: a test moves it forward instead of sleeping.
+    pub clock: Clock,
 }
 
 /// Settings for a test: a private data dir, a free port, and argon2 made
@@ -61,7 +64,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new();
     let settings = test_settings(dir.path(), &db, extra);
-    let services = Arc::new(startup::services(&settings).expect("services"));
+    let clock = Clock::adjustable();
+    let services =
+        Arc::new(startup::services_with_clock(&settings, clock.clone()).expect("services"));
     let acme = services
         .create_organization(
             &"Acme".parse().unwrap(),
@@ -88,8 +93,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             .unwrap(),
         dir,
         db,
-        acme_org_id: acme.organization_id,
-        acme_admin_id: acme.admin_id,
+        acme_org_id: acme.organization_id.into_string(),
+        acme_admin_id: acme.admin_id.into_string(),
+        clock,
     }
 }
 
@@ -125,6 +131,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// An authenticator app for `secret` on this app's clock.
+    pub fn authenticator(&self, secret: &str) -> Authenticator {
+        Authenticator::with_clock(secret, self.clock.clone())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -230,17 +241,25 @@ impl TestApp {
     }
 }
 
-/// What an authenticator app does: codes from the secret and the clock.
+/// What an authenticator app does: codes from the secret and the clock
+/// the server runs on.
 pub struct Authenticator {
     secret: TotpSecret,
     last: Option<i64>,
+    clock: Clock,
 }
 
 impl Authenticator {
+    /// On the wall clock, for servers in other processes.
     pub fn from_base32(secret: &str) -> Self {
+        Self::with_clock(secret, Clock::system())
+    }
+
+    pub fn with_clock(secret: &str, clock: Clock) -> Self {
         Self {
             secret: TotpSecret::from_base32(secret).unwrap(),
             last: None,
+            clock,
         }
     }
 
@@ -248,21 +267,18 @@ impl Authenticator {
         &self.secret
     }
 
-    fn now() -> UnixTime {
-        UnixTime::from_millis(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64,
-        )
+    fn now(&self) -> UnixTime {
+        self.clock.now()
     }
 
     /// A code the server has not seen yet: the current step, or the next
     /// one (inside the ±1 window) when the current one was already used.
+    /// When both are used, the next period is awaited: on a test's clock
+    /// by moving it forward, on the wall clock by sleeping.
     pub async fn fresh_code(&mut self) -> String {
         let p = TotpParams::default();
         loop {
-            let current = p.step_at(Self::now()).0;
+            let current = p.step_at(self.now()).0;
             let step = match self.last {
                 Some(l) if l >= current => l + 1,
                 _ => current,
@@ -274,7 +290,11 @@ impl Authenticator {
                     .as_str()
                     .to_owned();
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            if self.clock.is_adjustable() {
+                self.clock.advance(Duration::from_secs(u64::from(p.period_secs)));
+            } else {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
         }
     }
 
@@ -292,7 +312,7 @@ impl Authenticator {
     /// A code that is certainly wrong right now.
     pub fn wrong_code(&self) -> String {
         let p = TotpParams::default();
-        let current = p.step_at(Self::now()).0;
+        let current = p.step_at(self.now()).0;
         let valid: Vec<String> = (current - 2..=current + 2)
             .map(|s| {
                 p.code_at_step(&self.secret, TimeStep(s))
@@ -323,7 +343,7 @@ pub async fn enable_two_factor(app: &TestApp, token: &str) -> Authenticator {
     let r = app
         .post("/v1/me/two-factor/enrollment", json!({}), Some(token))
         .await;
-    let mut auth = Authenticator::from_base32(r.assert_ok()["secret"].as_str().unwrap());
+    let mut auth = app.authenticator(r.assert_ok()["secret"].as_str().unwrap());
     let c = auth.fresh_code().await;
     let r = app
         .post(

@@ -45,7 +45,7 @@ async fn enrollment_shows_a_qr_code_and_only_the_right_code_enables_it() {
     let me = app.get("/v1/me", Some(&token)).await;
     assert_eq!(me.assert_ok()["two_factor"]["status"], "pending");
 
-    let mut auth = Authenticator::from_base32(secret);
+    let mut auth = app.authenticator(secret);
     let wrong = app
         .post(
             "/v1/me/two-factor/enrollment/confirm",
@@ -83,7 +83,7 @@ async fn restarting_enrollment_replaces_the_secret() {
     let first = app
         .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
         .await;
-    let mut old = Authenticator::from_base32(first.assert_ok()["secret"].as_str().unwrap());
+    let mut old = app.authenticator(first.assert_ok()["secret"].as_str().unwrap());
     let second = app
         .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
         .await;

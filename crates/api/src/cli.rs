@@ -8,12 +8,17 @@ use auth_core::{
     password::Password,
 };
 use clap::{Parser, Subcommand};
+use persistence::records::RequestOrigin;
 
 use crate::{
+    clock::Clock,
     config::Settings,
     openapi,
-    problem::ApiError,
-    service::{now, support::SupportReason},
+    service::{
+        operator::{Operator, SupportReason, Target},
+        refusal::Missing,
+        Refusal, ServiceError,
+    },
     startup::{self, Application},
     telemetry,
 };
@@ -107,7 +112,7 @@ pub fn run(cli: Cli) -> i32 {
 fn execute(cli: Cli) -> Result<(), String> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
-        print!("{}", openapi::spec_json());
+        print!("{}", openapi::spec_json().map_err(|e| e.to_string())?);
         return Ok(());
     }
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
@@ -148,7 +153,8 @@ fn execute(cli: Cli) -> Result<(), String> {
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
-            let (old, new) = crate::keys::rotate(&settings).map_err(|e| e.to_string())?;
+            let (old, new) =
+                crate::keys::rotate(&settings, Clock::system().now()).map_err(|e| e.to_string())?;
             println!("signing key {old} retired; new signing key {new}");
             println!("instances switch within a minute; tokens signed with {old} stay valid until they expire");
             Ok(())
@@ -164,21 +170,25 @@ fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
     let email: Email = email.parse().map_err(|e| format!("--email: {e}"))?;
     let reason: SupportReason = reason.parse().map_err(|e| format!("--reason: {e}"))?;
     let services = startup::services(settings).map_err(|e| e.to_string())?;
-    let at = now();
+    let operator = Operator::Support(&reason);
+    let target = Target::Email(email.clone());
+    let origin = RequestOrigin::default();
     let report = if reset {
-        services.support_reset_two_factor(&email, &reason, at)
+        services.reset_two_factor(operator, &target, &origin)
     } else {
-        services.support_unlock(&email, &reason, at)
+        services.unlock(operator, &target, &origin)
     }
     .map_err(|e| match e {
-        ApiError::NotFound(_) => format!("no user with email {email}"),
+        ServiceError::Refused(Refusal::NotFound(Missing::User)) => {
+            format!("no user with email {email}")
+        }
         other => other.to_string(),
     })?;
     if reset {
         println!(
             "two-factor authentication of {} ({}) {}",
-            report.email,
-            report.user_id,
+            report.user.user.email,
+            report.user.user.id,
             if report.factor_removed {
                 "removed"
             } else {
@@ -188,8 +198,8 @@ fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
     } else {
         println!(
             "{} ({}) unlocked{}",
-            report.email,
-            report.user_id,
+            report.user.user.email,
+            report.user.user.id,
             if report.was_locked {
                 ""
             } else {

@@ -3,13 +3,10 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
-use auth_core::{identity::Role, jwt::AccessClaims};
-use persistence::records::{RequestOrigin, SessionRecord, UserRecord};
+use auth_core::{identity::Role, ids::SessionId, jwt::AccessClaims};
+use persistence::records::{Principal, RequestOrigin};
 
-use crate::{
-    problem::ApiError,
-    service::{now, Services},
-};
+use crate::{problem::ApiError, service::Services};
 
 /// Edge settings the extractors need.
 #[derive(Clone, Copy, Debug)]
@@ -22,17 +19,8 @@ pub struct EdgeConfig {
 /// A caller with a valid access token whose session is still live, with
 /// what most handlers need about them (read in one query).
 pub struct Authenticated {
-    pub user: UserRecord,
-    pub session: SessionRecord,
+    pub principal: Principal,
     pub claims: AccessClaims,
-    pub principal_extra: PrincipalExtra,
-}
-
-/// The rest of the principal row: organization and 2FA state.
-pub struct PrincipalExtra {
-    pub organization: persistence::records::OrganizationRecord,
-    pub two_factor: auth_core::enrollment::TwoFactorStatus,
-    pub recovery_codes_remaining: i64,
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
@@ -52,25 +40,19 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let services = services.ok_or(ApiError::Internal)?;
             let token = token.ok_or(ApiError::Unauthorized)?;
-            let at = now();
+            let at = services.clock.now();
             // Signature, audience, issuer, type and expiry: no I/O needed.
             let claims = services
                 .tokens
                 .verify(&token, at)
                 .map_err(|_| ApiError::Unauthorized)?;
-            let sid = claims.sid.clone();
+            let sid = SessionId::parse(&claims.sid).ok_or(ApiError::Unauthorized)?;
             let found =
                 web::block(move || services.store.query(|tx| tx.principal(&sid, at))).await??;
             match found {
-                Some(p) if p.user.id == claims.sub => Ok(Self {
-                    user: p.user,
-                    session: p.session,
+                Some(principal) if principal.user.id.as_str() == claims.sub => Ok(Self {
+                    principal,
                     claims,
-                    principal_extra: PrincipalExtra {
-                        organization: p.organization,
-                        two_factor: p.two_factor,
-                        recovery_codes_remaining: p.recovery_codes_remaining,
-                    },
                 }),
                 _ => Err(ApiError::Unauthorized),
             }
@@ -89,7 +71,7 @@ impl FromRequest for Admin {
         let inner = Authenticated::from_request(req, payload);
         Box::pin(async move {
             let auth = inner.await?;
-            if auth.user.role == Role::Admin {
+            if auth.principal.user.role == Role::Admin {
                 Ok(Admin(auth))
             } else {
                 Err(ApiError::Forbidden("this action requires the admin role"))

@@ -15,7 +15,16 @@ use std::{
     },
 };
 
-use crate::problem::ApiError;
+/// Why the pool did not run a job.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PoolRefusal {
+    /// The queue is full: the caller should retry shortly.
+    #[error("too many password hashes are queued")]
+    Overloaded,
+    /// The job panicked or the pool is gone.
+    #[error("the hashing job failed")]
+    Failed,
+}
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -27,7 +36,7 @@ pub struct HashPool {
 }
 
 impl HashPool {
-    pub fn new(workers: usize, queue: usize) -> Self {
+    pub fn new(workers: usize, queue: usize) -> std::io::Result<Self> {
         let (jobs, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..workers.max(1) {
@@ -43,15 +52,14 @@ impl HashPool {
                         Ok(job) => job(),
                         Err(_) => break,
                     }
-                })
-                .expect("spawning a hashing thread");
+                })?;
         }
-        Self {
+        Ok(Self {
             jobs,
             waiting: Arc::new(AtomicUsize::new(0)),
             workers: workers.max(1),
             capacity: queue,
-        }
+        })
     }
 
     /// Jobs queued or running now.
@@ -68,18 +76,18 @@ impl HashPool {
     }
 
     /// Runs `f` on the pool; `Overloaded` when the queue is full.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(&self, f: F) -> Result<T, PoolRefusal>
     where
         T: Send + 'static,
-        F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
     {
         let (done, result) = tokio::sync::oneshot::channel();
         let waiting = self.waiting.clone();
         waiting.fetch_add(1, Ordering::Relaxed);
         let job: Job = Box::new(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
                 tracing::error!("a hashing job panicked");
-                Err(ApiError::Internal)
+                PoolRefusal::Failed
             });
             waiting.fetch_sub(1, Ordering::Relaxed);
             let _ = done.send(outcome);
@@ -87,11 +95,11 @@ impl HashPool {
         if let Err(e) = self.jobs.try_send(job) {
             self.waiting.fetch_sub(1, Ordering::Relaxed);
             return Err(match e {
-                TrySendError::Full(_) => ApiError::Overloaded,
-                TrySendError::Disconnected(_) => ApiError::Internal,
+                TrySendError::Full(_) => PoolRefusal::Overloaded,
+                TrySendError::Disconnected(_) => PoolRefusal::Failed,
             });
         }
-        result.await.map_err(|_| ApiError::Internal)?
+        result.await.map_err(|_| PoolRefusal::Failed)?
     }
 }
 
@@ -101,14 +109,14 @@ mod tests {
 
     #[actix_web::test]
     async fn jobs_run_and_return_their_result() {
-        let pool = HashPool::new(2, 4);
-        assert_eq!(pool.run(|| Ok(21 * 2)).await.unwrap(), 42);
+        let pool = HashPool::new(2, 4).unwrap();
+        assert_eq!(pool.run(|| 21 * 2).await.unwrap(), 42);
         assert_eq!(pool.in_use(), 0);
     }
 
     #[actix_web::test]
     async fn a_full_queue_refuses_at_once() {
-        let pool = Arc::new(HashPool::new(1, 1));
+        let pool = Arc::new(HashPool::new(1, 1).unwrap());
         let (release, blocked) = std::sync::mpsc::channel::<()>();
         let blocked = Arc::new(Mutex::new(blocked));
         // One job runs (blocked), one waits in the queue: the third is refused.
@@ -116,7 +124,6 @@ mod tests {
             actix_web::rt::spawn(async move {
                 pool.run(move || {
                     let _ = blocked.lock().unwrap().recv();
-                    Ok(())
                 })
                 .await
             })
@@ -131,10 +138,7 @@ mod tests {
         while pool.in_use() < 2 {
             actix_web::rt::task::yield_now().await;
         }
-        assert!(matches!(
-            pool.run(|| Ok(())).await,
-            Err(ApiError::Overloaded)
-        ));
+        assert_eq!(pool.run(|| ()).await, Err(PoolRefusal::Overloaded));
         release.send(()).unwrap();
         release.send(()).unwrap();
         first.await.unwrap().unwrap();
@@ -143,9 +147,9 @@ mod tests {
 
     #[actix_web::test]
     async fn a_panicking_job_is_an_internal_error_and_the_worker_survives() {
-        let pool = HashPool::new(1, 2);
-        let r: Result<(), ApiError> = pool.run(|| panic!("boom")).await;
-        assert!(matches!(r, Err(ApiError::Internal)));
-        assert_eq!(pool.run(|| Ok(1)).await.unwrap(), 1);
+        let pool = HashPool::new(1, 2).unwrap();
+        let r: Result<(), PoolRefusal> = pool.run(|| panic!("boom")).await;
+        assert_eq!(r, Err(PoolRefusal::Failed));
+        assert_eq!(pool.run(|| 1).await.unwrap(), 1);
     }
 }

@@ -1,23 +1,13 @@
-//! Prometheus metrics, kept in atomics (no lock on the request path), and
-//! the middleware that gives every request an id, a log line and a place in
-//! the histograms.
+//! Prometheus metrics, kept in atomics (no lock on the request path). The
+//! HTTP middleware (`middleware.rs`) and the use cases feed them.
 
 use std::{
     collections::HashMap,
     fmt::Write as _,
     sync::atomic::{AtomicU64, Ordering},
-    time::Instant,
 };
 
-use actix_web::{
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
-    http::header::{HeaderName, HeaderValue},
-    middleware::Next,
-    web, Error, HttpMessage,
-};
 use auth_core::outcome::LoginOutcome;
-use tracing::Instrument;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [
@@ -40,12 +30,6 @@ pub struct Metrics {
     logins: Vec<AtomicU64>,
 }
 
-/// The request id of the current request, for handlers that want it.
-#[derive(Clone)]
-pub struct RequestId(pub String);
-
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
 impl Metrics {
     pub fn new(routes: &[(&'static str, &'static str)]) -> Self {
         Self {
@@ -64,7 +48,7 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, method: &str, route: Option<&str>, status: u16, seconds: f64) {
+    pub fn observe(&self, method: &str, route: Option<&str>, status: u16, seconds: f64) {
         let stats = route
             .and_then(|r| {
                 self.routes
@@ -158,59 +142,6 @@ impl Metrics {
         }
         out
     }
-}
-
-fn request_id(req: &ServiceRequest) -> String {
-    req.headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
-}
-
-/// Gives each request an id (kept from `X-Request-Id` when sane), runs it
-/// inside a span carrying that id so every log line names it, returns it
-/// in the response, logs one line per request and records the metrics.
-pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let id = request_id(&req);
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut res = next.call(req).instrument(span.clone()).await?;
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    let route = res.request().match_pattern();
-    if let Some(m) = &metrics {
-        m.observe(
-            method.as_str(),
-            route.as_deref(),
-            status,
-            elapsed.as_secs_f64(),
-        );
-    }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID.clone(), v);
-    }
-    span.in_scope(|| {
-        tracing::info!(
-            method = %method,
-            route = route.as_deref().unwrap_or("unmatched"),
-            status,
-            micros = elapsed.as_micros() as u64,
-            "request"
-        );
-    });
-    Ok(res)
 }
 
 #[cfg(test)]

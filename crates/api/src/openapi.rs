@@ -8,54 +8,6 @@ use utoipa::{
 
 use crate::{dto, problem::Problem, routes};
 
-/// Errors any endpoint with a JSON body may give.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum JsonBodyErrors {
-    /// Malformed JSON, a missing field, a wrong type or an invalid value.
-    #[response(status = 400, content_type = "application/problem+json")]
-    BadRequest(Problem),
-    /// The body is larger than 64 KiB.
-    #[response(status = 413, content_type = "application/problem+json")]
-    TooLarge(Problem),
-    /// The body is not `application/json`.
-    #[response(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Problem),
-    /// The database is unavailable; retry later.
-    #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(Problem),
-}
-
-/// Errors any endpoint that needs an access token may give.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum BearerErrors {
-    /// Missing, invalid or expired access token, or an ended session.
-    #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Problem),
-    /// The database is unavailable; retry later.
-    #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(Problem),
-}
-
-/// Errors of the admin endpoints.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum AdminErrors {
-    /// Missing, invalid or expired access token, or an ended session.
-    #[response(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Problem),
-    /// The caller is not an admin.
-    #[response(status = 403, content_type = "application/problem+json")]
-    Forbidden(Problem),
-    /// No such user in the caller's organization.
-    #[response(status = 404, content_type = "application/problem+json")]
-    NotFound(Problem),
-    /// The database is unavailable; retry later.
-    #[response(status = 503, content_type = "application/problem+json")]
-    Unavailable(Problem),
-}
-
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -123,10 +75,8 @@ impl Modify for BearerAuth {
 pub struct ApiDoc;
 
 /// The document as committed: pretty JSON with a trailing newline.
-pub fn spec_json() -> String {
-    let mut s = ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes");
+pub fn spec_json() -> Result<String, serde_json::Error> {
+    let mut s = ApiDoc::openapi().to_pretty_json()?;
     s.push('\n');
-    s
+    Ok(s)
 }

@@ -10,6 +10,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
+    clock::Clock,
     config::Settings,
     extract::EdgeConfig,
     hash_pool::HashPool,
@@ -17,7 +18,7 @@ use crate::{
     openapi::ApiDoc,
     problem::{self, ApiError, MAX_BODY_BYTES},
     routes,
-    service::{AuthPolicy, Services},
+    service::{AuthPolicy, ServiceError, Services},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +38,15 @@ pub enum StartupError {
     Setup(String),
 }
 
-/// Opens the store (applying migrations) and assembles the use cases.
+/// Opens the store (applying migrations) and assembles the use cases, on
+/// the wall clock.
 pub fn services(settings: &Settings) -> Result<Services, StartupError> {
-    let keys = keys::load(settings)?;
+    services_with_clock(settings, Clock::system())
+}
+
+/// The same on a given clock (tests move an adjustable one forward).
+pub fn services_with_clock(settings: &Settings, clock: Clock) -> Result<Services, StartupError> {
+    let keys = keys::load(settings, clock.now())?;
     let secrets =
         SecretBox::new(&keys.encryption).map_err(|e| StartupError::Setup(e.to_string()))?;
     let store = Store::open(
@@ -53,24 +60,27 @@ pub fn services(settings: &Settings) -> Result<Services, StartupError> {
     )?;
     let hasher = PasswordHasher::new(settings.password, &mut OsRng)
         .map_err(|e| StartupError::Password(e.to_string()))?;
-    let tokens = keys::KeyRing::new(settings, keys.signing, keys.retired);
+    let tokens = keys::KeyRing::new(settings, clock.clone(), keys.signing, keys.retired);
     Ok(Services {
         store,
         hasher,
         tokens,
         metrics: std::sync::Arc::new(crate::metrics::Metrics::new(routes::ROUTES)),
         policy: AuthPolicy::from_settings(settings),
+        clock,
     })
 }
 
 /// On a database without any organization, creates one with an admin and
 /// prints the generated password once, so a newcomer can log in.
 pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), StartupError> {
-    let failed = |e: ApiError| StartupError::Setup(format!("bootstrap failed: {e}"));
+    let failed = |e: ServiceError| StartupError::Setup(format!("bootstrap failed: {e}"));
     if services.has_organizations().map_err(failed)? {
         return Ok(());
     }
-    let name = "Default organization".parse().expect("valid name");
+    let name = "Default organization"
+        .parse()
+        .map_err(|e| StartupError::Setup(format!("bootstrap failed: {e}")))?;
     let created = services
         .create_organization(&name, &settings.bootstrap_admin_email, None)
         .map_err(failed)?;
@@ -105,7 +115,10 @@ impl Application {
             .map_err(|e| StartupError::Setup(e.to_string()))?
             .port();
         let metrics = web::Data::from(services.metrics.clone());
-        let hash_pool = web::Data::new(HashPool::new(settings.hash_workers, settings.hash_queue));
+        let hash_pool = web::Data::new(
+            HashPool::new(settings.hash_workers, settings.hash_queue)
+                .map_err(|e| StartupError::Setup(format!("cannot start the hashing pool: {e}")))?,
+        );
         let services = web::Data::from(services);
         let edge = web::Data::new(EdgeConfig {
             trust_proxy_headers: settings.trust_proxy_headers,
@@ -134,7 +147,7 @@ impl Application {
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Cross-Origin-Opener-Policy", "same-origin")),
                 )
-                .wrap(middleware::from_fn(crate::metrics::observe))
+                .wrap(middleware::from_fn(crate::middleware::observe))
                 .app_data(services.clone())
                 .app_data(metrics.clone())
                 .app_data(hash_pool.clone())

@@ -8,6 +8,7 @@
 use std::{hint::black_box, time::Duration};
 
 use auth_core::{
+    ids::{OrganizationId, SessionId, UserId},
     jwt::{SigningKey, Subject, TokenIssuer},
     password::{Password, PasswordHasher, PasswordParams},
     qr,
@@ -57,15 +58,18 @@ fn jwt(c: &mut Criterion) {
         "authgate".into(),
         Duration::from_secs(900),
     );
+    let user_id = UserId::from_stored("0b9f3a52-5d0c-4a57-9d8e-2f9a3c1e7b64".into());
+    let organization_id = OrganizationId::from_stored("7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into());
+    let session_id = SessionId::from_stored("3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7".into());
     let subject = Subject {
-        user_id: "0b9f3a52-5d0c-4a57-9d8e-2f9a3c1e7b64",
-        organization_id: "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+        user_id: &user_id,
+        organization_id: &organization_id,
         role: "agent",
-        session_id: "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+        session_id: &session_id,
         client: "web",
         amr: &["pwd", "otp"],
     };
-    let token = issuer.sign(&subject, "jti-1".into(), NOW);
+    let token = issuer.sign(&subject, "jti-1".into(), NOW).unwrap();
     let later = NOW.plus(Duration::from_secs(10));
     assert!(issuer.verify(&token, later).is_ok());
 

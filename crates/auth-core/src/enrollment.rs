@@ -29,11 +29,13 @@ use crate::{
 pub const DEFAULT_PENDING_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// Who caused the factor to be set up; kept for the audit trail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EnrollmentSource {
     /// The user chose to, from their profile.
+    #[serde(rename = "self")]
     SelfService,
     /// The user was made to, at login, because 2FA was required of them.
+    #[serde(rename = "required")]
     Required,
 }
 

@@ -11,7 +11,10 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::UnixTime;
+use crate::{
+    ids::{OrganizationId, SessionId, UserId},
+    UnixTime,
+};
 
 /// Longest lifetime an access token may have.
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
@@ -37,6 +40,8 @@ pub enum TokenError {
     /// Signed with a key this issuer does not (yet) know.
     #[error("the token names an unknown signing key")]
     UnknownKey,
+    #[error("signing failed: {0}")]
+    Signing(String),
 }
 
 /// One Ed25519 signing key and what is published of it.
@@ -78,6 +83,8 @@ impl SigningKey {
             kid,
             seed,
             encoding: EncodingKey::from_ed_der(&der),
+            // `public_x` is base64url we just wrote: decoding it cannot fail.
+            #[allow(clippy::expect_used)]
             decoding: DecodingKey::from_ed_components(&public_x).expect("valid base64url"),
             public_x,
         }
@@ -148,10 +155,10 @@ pub struct AccessClaims {
 /// What identifies the subject of a token; times and ids are filled in.
 #[derive(Clone, Debug)]
 pub struct Subject<'a> {
-    pub user_id: &'a str,
-    pub organization_id: &'a str,
+    pub user_id: &'a UserId,
+    pub organization_id: &'a OrganizationId,
     pub role: &'a str,
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     pub client: &'a str,
     pub amr: &'a [&'a str],
 }
@@ -192,25 +199,30 @@ impl TokenIssuer {
         self.active.kid()
     }
 
-    pub fn sign(&self, subject: &Subject<'_>, jti: String, now: UnixTime) -> String {
+    pub fn sign(
+        &self,
+        subject: &Subject<'_>,
+        jti: String,
+        now: UnixTime,
+    ) -> Result<String, TokenError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: subject.user_id.to_owned(),
+            sub: subject.user_id.to_string(),
             aud: self.audience.clone(),
             iat: now.as_secs(),
             exp: now.plus(self.ttl).as_secs(),
             jti,
             client_id: subject.client.to_owned(),
-            org: subject.organization_id.to_owned(),
+            org: subject.organization_id.to_string(),
             role: subject.role.to_owned(),
-            sid: subject.session_id.to_owned(),
+            sid: subject.session_id.to_string(),
             amr: subject.amr.iter().map(|s| (*s).to_owned()).collect(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(self.active.kid.clone());
-        // Signing with a well-formed Ed25519 key cannot fail.
-        jsonwebtoken::encode(&header, &claims, &self.active.encoding).expect("Ed25519 signing")
+        jsonwebtoken::encode(&header, &claims, &self.active.encoding)
+            .map_err(|e| TokenError::Signing(e.to_string()))
     }
 
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
@@ -262,11 +274,20 @@ mod tests {
     }
 
     fn subject() -> Subject<'static> {
+        use std::sync::OnceLock;
+        static IDS: OnceLock<(UserId, OrganizationId, SessionId)> = OnceLock::new();
+        let (u, o, s) = IDS.get_or_init(|| {
+            (
+                UserId::from_stored("u1".into()),
+                OrganizationId::from_stored("o1".into()),
+                SessionId::from_stored("s1".into()),
+            )
+        });
         Subject {
-            user_id: "u1",
-            organization_id: "o1",
+            user_id: u,
+            organization_id: o,
             role: "agent",
-            session_id: "s1",
+            session_id: s,
             client: "web",
             amr: &["pwd", "otp"],
         }
@@ -275,7 +296,7 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_with_its_claims() {
         let iss = issuer(SigningKey::from_seed([7; 32]));
-        let token = iss.sign(&subject(), "j1".into(), T0);
+        let token = iss.sign(&subject(), "j1".into(), T0).unwrap();
         let claims = iss
             .verify(&token, T0.plus(Duration::from_secs(10)))
             .unwrap();
@@ -287,7 +308,7 @@ mod tests {
     #[test]
     fn an_expired_token_is_refused() {
         let iss = issuer(SigningKey::from_seed([7; 32]));
-        let token = iss.sign(&subject(), "j1".into(), T0);
+        let token = iss.sign(&subject(), "j1".into(), T0).unwrap();
         assert_eq!(
             iss.verify(&token, T0.plus(Duration::from_secs(600))),
             Err(TokenError::Expired)
@@ -296,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_token_from_another_key_is_refused() {
-        let token = issuer(SigningKey::from_seed([8; 32])).sign(&subject(), "j".into(), T0);
+        let token = issuer(SigningKey::from_seed([8; 32])).sign(&subject(), "j".into(), T0).unwrap();
         assert_eq!(
             issuer(SigningKey::from_seed([7; 32])).verify(&token, T0),
             Err(TokenError::UnknownKey)
@@ -306,7 +327,7 @@ mod tests {
     #[test]
     fn a_tampered_payload_is_refused() {
         let iss = issuer(SigningKey::from_seed([7; 32]));
-        let token = iss.sign(&subject(), "j1".into(), T0);
+        let token = iss.sign(&subject(), "j1".into(), T0).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&B64URL.decode(&parts[1]).unwrap()).unwrap();
@@ -319,7 +340,7 @@ mod tests {
     fn an_unsigned_token_is_refused() {
         let iss = issuer(SigningKey::from_seed([7; 32]));
         let header = B64URL.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
-        let token = iss.sign(&subject(), "j1".into(), T0);
+        let token = iss.sign(&subject(), "j1".into(), T0).unwrap();
         let payload = token.split('.').nth(1).unwrap();
         assert_eq!(
             iss.verify(&format!("{header}.{payload}."), T0),
@@ -365,7 +386,7 @@ mod tests {
     #[test]
     fn a_retired_key_still_verifies_its_tokens() {
         let old = SigningKey::from_seed([8; 32]);
-        let token = issuer(old.clone()).sign(&subject(), "j".into(), T0);
+        let token = issuer(old.clone()).sign(&subject(), "j".into(), T0).unwrap();
         let rotated = TokenIssuer::new(
             SigningKey::from_seed([7; 32]),
             vec![old],

@@ -5,7 +5,9 @@
 //! any instant and with any random source.
 
 pub mod enrollment;
+pub mod events;
 pub mod identity;
+pub mod ids;
 pub mod jwt;
 pub mod opaque_token;
 pub mod otpauth;

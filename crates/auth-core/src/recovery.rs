@@ -5,6 +5,8 @@
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
+use crate::ids::UserId;
+
 pub const RECOVERY_CODE_COUNT: usize = 10;
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
@@ -65,10 +67,10 @@ impl RecoveryCode {
     /// The stored form: SHA-256 over the owner and the code. The code has
     /// 80 bits of entropy, so a fast hash cannot be inverted by guessing;
     /// the owner in the input makes equal codes of two users differ.
-    pub fn hash(&self, user_id: &str) -> String {
+    pub fn hash(&self, user_id: &UserId) -> String {
         let mut h = Sha256::new();
         h.update(b"authgate-recovery-code\0");
-        h.update(user_id.as_bytes());
+        h.update(user_id.as_str().as_bytes());
         h.update(b"\0");
         h.update(self.0.as_bytes());
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -109,8 +111,12 @@ mod tests {
     #[test]
     fn the_hash_depends_on_the_owner_and_hides_the_code() {
         let c = RecoveryCode::parse("abcd-efgh-ijkl-mnop").unwrap();
-        assert_ne!(c.hash("u1"), c.hash("u2"));
-        assert!(!c.hash("u1").contains("abcd"));
+        let (u1, u2) = (
+            UserId::from_stored("u1".into()),
+            UserId::from_stored("u2".into()),
+        );
+        assert_ne!(c.hash(&u1), c.hash(&u2));
+        assert!(!c.hash(&u1).contains("abcd"));
         assert!(!format!("{c:?}").contains("abcd"));
     }
 }

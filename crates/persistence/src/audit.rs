@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use crate::{
     error::corrupt,
     events::page,
-    records::{Actor, AuditEventRecord, NewAuditEvent, Page},
+    records::{AuditEventRecord, NewAuditEvent, Page},
     schema::audit_events as ae,
     StoreError, Tx,
 };
@@ -42,20 +42,16 @@ impl Tx<'_> {
     /// Appends to the audit log. There is no update or delete: the log is
     /// append-only by construction.
     pub fn append_audit(&mut self, e: &NewAuditEvent<'_>) -> Result<(), StoreError> {
-        let (actor_type, actor_id) = match e.actor {
-            Actor::User(id) => ("user", Some(id)),
-            Actor::Support => ("support", None),
-            Actor::System => ("system", None),
-        };
+        let (action, details) = e.event.split();
         diesel::insert_into(ae::table)
             .values((
-                ae::organization_id.eq(e.organization_id),
-                ae::actor_type.eq(actor_type),
-                ae::actor_id.eq(actor_id),
-                ae::target_user_id.eq(e.target_user_id),
-                ae::action.eq(e.action),
+                ae::organization_id.eq(e.organization_id.map(|o| o.as_str())),
+                ae::actor_type.eq(e.actor.kind()),
+                ae::actor_id.eq(e.actor.user_id().map(|u| u.as_str())),
+                ae::target_user_id.eq(e.target_user_id.map(|u| u.as_str())),
+                ae::action.eq(action),
                 ae::ip.eq(e.ip),
-                ae::details.eq(e.details.to_string()),
+                ae::details.eq(details.to_string()),
                 ae::created_at.eq(e.at.as_millis()),
             ))
             .execute(self.conn)?;
@@ -65,19 +61,19 @@ impl Tx<'_> {
     /// An organization's audit events, newest first, optionally about one user.
     pub fn audit_events(
         &mut self,
-        organization_id: &str,
-        target_user_id: Option<&str>,
+        organization_id: &auth_core::ids::OrganizationId,
+        target_user_id: Option<&auth_core::ids::UserId>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Page<AuditEventRecord>, StoreError> {
         let mut q = ae::table
-            .filter(ae::organization_id.eq(organization_id))
+            .filter(ae::organization_id.eq(organization_id.as_str().to_owned()))
             .order(ae::id.desc())
             .limit(limit + 1)
             .select(AuditRow::as_select())
             .into_boxed();
         if let Some(user) = target_user_id {
-            q = q.filter(ae::target_user_id.eq(user.to_owned()));
+            q = q.filter(ae::target_user_id.eq(user.as_str().to_owned()));
         }
         if let Some(b) = before {
             q = q.filter(ae::id.lt(b));

@@ -1,4 +1,8 @@
-use auth_core::{opaque_token::TokenHash, UnixTime};
+use auth_core::{
+    ids::{ChallengeId, UserId},
+    opaque_token::TokenHash,
+    UnixTime,
+};
 use diesel::prelude::*;
 
 use crate::{
@@ -30,8 +34,8 @@ impl TryFrom<ChallengeRow> for ChallengeRecord {
                 other => return Err(corrupt(format!("unknown challenge kind {other:?}"))),
             },
             client: r.client.parse().map_err(corrupt)?,
-            id: r.id,
-            user_id: r.user_id,
+            id: ChallengeId::from_stored(r.id),
+            user_id: UserId::from_stored(r.user_id),
             failed_attempts: r.failed_attempts,
             created_at: UnixTime::from_millis(r.created_at),
             expires_at: UnixTime::from_millis(r.expires_at),
@@ -43,9 +47,9 @@ impl Tx<'_> {
     pub fn insert_challenge(&mut self, c: &NewChallenge) -> Result<(), StoreError> {
         diesel::insert_into(ch::table)
             .values((
-                ch::id.eq(&c.id),
+                ch::id.eq(c.id.as_str()),
                 ch::token_hash.eq(c.token_hash.as_str()),
-                ch::user_id.eq(&c.user_id),
+                ch::user_id.eq(c.user_id.as_str()),
                 ch::kind.eq(c.kind.as_str()),
                 ch::client.eq(c.client.as_str()),
                 ch::failed_attempts.eq(0),
@@ -73,10 +77,14 @@ impl Tx<'_> {
 
     /// Spends a challenge. False if it was already spent or has expired,
     /// so a challenge completes a login at most once.
-    pub fn consume_challenge(&mut self, id: &str, now: UnixTime) -> Result<bool, StoreError> {
+    pub fn consume_challenge(
+        &mut self,
+        id: &ChallengeId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
         let n = diesel::update(
             ch::table
-                .find(id)
+                .find(id.as_str())
                 .filter(ch::consumed_at.is_null())
                 .filter(ch::expires_at.gt(now.as_millis())),
         )
@@ -86,7 +94,8 @@ impl Tx<'_> {
     }
 
     /// Counts a wrong code against the challenge; returns the new count.
-    pub fn count_challenge_failure(&mut self, id: &str) -> Result<i32, StoreError> {
+    pub fn count_challenge_failure(&mut self, id: &ChallengeId) -> Result<i32, StoreError> {
+        let id = id.as_str();
         diesel::update(ch::table.find(id))
             .set(ch::failed_attempts.eq(ch::failed_attempts + 1))
             .execute(self.conn)?;
@@ -99,12 +108,12 @@ impl Tx<'_> {
     /// Spends every open challenge of a user (their factor or status changed).
     pub fn revoke_user_challenges(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
         Ok(diesel::update(
             ch::table
-                .filter(ch::user_id.eq(user_id))
+                .filter(ch::user_id.eq(user_id.as_str()))
                 .filter(ch::consumed_at.is_null()),
         )
         .set(ch::consumed_at.eq(now.as_millis()))

@@ -37,8 +37,8 @@ impl Tx<'_> {
     pub fn insert_login_event(&mut self, e: &NewLoginEvent) -> Result<(), StoreError> {
         diesel::insert_into(le::table)
             .values((
-                le::user_id.eq(&e.user_id),
-                le::organization_id.eq(&e.organization_id),
+                le::user_id.eq(e.user_id.as_ref().map(|u| u.as_str())),
+                le::organization_id.eq(e.organization_id.as_ref().map(|o| o.as_str())),
                 le::outcome.eq(e.outcome.as_str()),
                 le::client.eq(e.client.map(|c| c.as_str())),
                 le::ip.eq(&e.origin.ip),
@@ -52,12 +52,12 @@ impl Tx<'_> {
     /// A user's attempts, newest first, older than `before` when given.
     pub fn login_history(
         &mut self,
-        user_id: &str,
+        user_id: &auth_core::ids::UserId,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Page<LoginEventRecord>, StoreError> {
         let mut q = le::table
-            .filter(le::user_id.eq(user_id))
+            .filter(le::user_id.eq(user_id.as_str().to_owned()))
             .order(le::id.desc())
             .limit(limit + 1)
             .select(LoginEventRow::as_select())
@@ -93,7 +93,7 @@ impl Tx<'_> {
     /// Recent password failures, for the password-stage limits.
     pub fn password_failures(
         &mut self,
-        user_id: Option<&str>,
+        user_id: Option<&auth_core::ids::UserId>,
         ip: Option<&str>,
         since: UnixTime,
         familiar_since: UnixTime,
@@ -108,7 +108,7 @@ impl Tx<'_> {
                 .get_result(self.conn)?;
             f.address = u32::try_from(n).unwrap_or(u32::MAX);
         }
-        if let Some(user_id) = user_id {
+        if let Some(user_id) = user_id.map(auth_core::ids::UserId::as_str) {
             let familiar: Vec<Option<String>> = le::table
                 .filter(le::user_id.eq(user_id))
                 .filter(le::outcome.eq_any(["success", "otp_required", "enrollment_required"]))

@@ -5,11 +5,11 @@
 //! service runs. Calls block: the HTTP layer runs them off its async workers.
 
 mod audit;
+mod authenticators;
 mod challenges;
 mod db;
 mod error;
 mod events;
-mod factors;
 mod organizations;
 pub mod records;
 mod recovery;
@@ -20,6 +20,6 @@ mod users;
 
 pub use db::{DatabaseUrl, DbConfig, Store, Tx};
 pub use error::StoreError;
-pub use factors::StoredFactor;
+pub use authenticators::{NewFactor, StoredFactor, DEFAULT_AUTHENTICATOR_NAME};
 pub use secret_box::SecretBox;
 pub use sessions::Rotation;

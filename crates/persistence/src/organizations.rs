@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use auth_core::{
+    ids::OrganizationId,
     policy::{OrgTwoFactorPolicy, OrganizationPolicy},
     UnixTime,
 };
@@ -34,7 +35,7 @@ impl TryFrom<OrganizationRow> for OrganizationRecord {
                 grace_period: Duration::from_secs(hours * 3600),
                 since: UnixTime::from_millis(r.policy_since),
             },
-            id: r.id,
+            id: OrganizationId::from_stored(r.id),
             name: r.name,
             created_at: UnixTime::from_millis(r.created_at),
         })
@@ -45,7 +46,7 @@ impl Tx<'_> {
     pub fn insert_organization(&mut self, org: &NewOrganization) -> Result<(), StoreError> {
         diesel::insert_into(organizations::table)
             .values((
-                organizations::id.eq(&org.id),
+                organizations::id.eq(org.id.as_str()),
                 organizations::name.eq(org.name.as_str()),
                 organizations::two_factor_policy.eq(OrgTwoFactorPolicy::Optional.as_str()),
                 organizations::grace_period_hours.eq(0),
@@ -60,9 +61,12 @@ impl Tx<'_> {
         Ok(organizations::table.count().get_result(self.conn)?)
     }
 
-    pub fn organization(&mut self, id: &str) -> Result<Option<OrganizationRecord>, StoreError> {
+    pub fn organization(
+        &mut self,
+        id: &OrganizationId,
+    ) -> Result<Option<OrganizationRecord>, StoreError> {
         organizations::table
-            .find(id)
+            .find(id.as_str())
             .select(OrganizationRow::as_select())
             .get_result(self.conn)
             .optional()?
@@ -72,11 +76,11 @@ impl Tx<'_> {
 
     pub fn update_organization_policy(
         &mut self,
-        id: &str,
+        id: &OrganizationId,
         policy: &OrganizationPolicy,
     ) -> Result<(), StoreError> {
         let hours = i32::try_from(policy.grace_period.as_secs() / 3600).map_err(corrupt)?;
-        diesel::update(organizations::table.find(id))
+        diesel::update(organizations::table.find(id.as_str()))
             .set((
                 organizations::two_factor_policy.eq(policy.two_factor.as_str()),
                 organizations::grace_period_hours.eq(hours),

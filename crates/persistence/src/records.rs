@@ -2,7 +2,9 @@
 //! into these are reported as corrupt rather than passed on.
 
 use auth_core::{
+    events::{Actor, SecurityEvent},
     identity::{ClientKind, DisplayName, Email, Role},
+    ids::{ChallengeId, OrganizationId, SessionId, UserId},
     opaque_token::TokenHash,
     outcome::LoginOutcome,
     password::PasswordHash,
@@ -12,7 +14,7 @@ use auth_core::{
 
 #[derive(Clone, Debug)]
 pub struct OrganizationRecord {
-    pub id: String,
+    pub id: OrganizationId,
     pub name: String,
     pub policy: OrganizationPolicy,
     pub created_at: UnixTime,
@@ -20,15 +22,15 @@ pub struct OrganizationRecord {
 
 #[derive(Clone, Debug)]
 pub struct NewOrganization {
-    pub id: String,
+    pub id: OrganizationId,
     pub name: DisplayName,
     pub created_at: UnixTime,
 }
 
 #[derive(Clone, Debug)]
 pub struct UserRecord {
-    pub id: String,
-    pub organization_id: String,
+    pub id: UserId,
+    pub organization_id: OrganizationId,
     pub email: Email,
     pub name: String,
     pub role: Role,
@@ -52,8 +54,8 @@ impl UserRecord {
 
 #[derive(Clone, Debug)]
 pub struct NewUser {
-    pub id: String,
-    pub organization_id: String,
+    pub id: UserId,
+    pub organization_id: OrganizationId,
     pub email: Email,
     pub name: DisplayName,
     pub role: Role,
@@ -74,8 +76,8 @@ pub struct UserChanges {
 
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub client: ClientKind,
     pub amr: Vec<String>,
     pub ip: Option<String>,
@@ -87,8 +89,8 @@ pub struct SessionRecord {
 
 #[derive(Clone, Debug)]
 pub struct NewSession {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub refresh_token_hash: TokenHash,
     pub client: ClientKind,
     pub amr: Vec<String>,
@@ -117,8 +119,8 @@ impl ChallengeKind {
 
 #[derive(Clone, Debug)]
 pub struct ChallengeRecord {
-    pub id: String,
-    pub user_id: String,
+    pub id: ChallengeId,
+    pub user_id: UserId,
     pub kind: ChallengeKind,
     pub client: ClientKind,
     pub failed_attempts: i32,
@@ -128,9 +130,9 @@ pub struct ChallengeRecord {
 
 #[derive(Clone, Debug)]
 pub struct NewChallenge {
-    pub id: String,
+    pub id: ChallengeId,
     pub token_hash: TokenHash,
-    pub user_id: String,
+    pub user_id: UserId,
     pub kind: ChallengeKind,
     pub client: ClientKind,
     pub created_at: UnixTime,
@@ -146,8 +148,8 @@ pub struct RequestOrigin {
 
 #[derive(Clone, Debug)]
 pub struct NewLoginEvent {
-    pub user_id: Option<String>,
-    pub organization_id: Option<String>,
+    pub user_id: Option<UserId>,
+    pub organization_id: Option<OrganizationId>,
     pub outcome: LoginOutcome,
     pub client: Option<ClientKind>,
     pub origin: RequestOrigin,
@@ -164,21 +166,15 @@ pub struct LoginEventRecord {
     pub at: UnixTime,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor<'a> {
-    User(&'a str),
-    Support,
-    System,
-}
-
+/// A security event as the audit log records it: what happened, who did
+/// it, to whom, from where and when.
 #[derive(Clone, Debug)]
 pub struct NewAuditEvent<'a> {
-    pub organization_id: Option<&'a str>,
-    pub actor: Actor<'a>,
-    pub target_user_id: Option<&'a str>,
-    pub action: &'a str,
+    pub organization_id: Option<&'a OrganizationId>,
+    pub actor: &'a Actor,
+    pub target_user_id: Option<&'a UserId>,
+    pub event: &'a SecurityEvent,
     pub ip: Option<&'a str>,
-    pub details: serde_json::Value,
     pub at: UnixTime,
 }
 

@@ -1,4 +1,4 @@
-use auth_core::UnixTime;
+use auth_core::{ids::UserId, UnixTime};
 use diesel::prelude::*;
 
 use crate::{schema::recovery_codes as rc, StoreError, Tx};
@@ -7,10 +7,11 @@ impl Tx<'_> {
     /// Replaces a user's recovery codes with a new set (given as hashes).
     pub fn replace_recovery_codes(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         hashes: &[String],
         now: UnixTime,
     ) -> Result<(), StoreError> {
+        let user_id = user_id.as_str();
         diesel::delete(rc::table.filter(rc::user_id.eq(user_id))).execute(self.conn)?;
         for hash in hashes {
             diesel::insert_into(rc::table)
@@ -28,13 +29,13 @@ impl Tx<'_> {
     /// Spends a recovery code: true once, false for an unknown or used code.
     pub fn use_recovery_code(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         hash: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let n = diesel::update(
             rc::table
-                .filter(rc::user_id.eq(user_id))
+                .filter(rc::user_id.eq(user_id.as_str()))
                 .filter(rc::code_hash.eq(hash))
                 .filter(rc::used_at.is_null()),
         )
@@ -43,16 +44,16 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
-    pub fn remaining_recovery_codes(&mut self, user_id: &str) -> Result<i64, StoreError> {
+    pub fn remaining_recovery_codes(&mut self, user_id: &UserId) -> Result<i64, StoreError> {
         Ok(rc::table
-            .filter(rc::user_id.eq(user_id))
+            .filter(rc::user_id.eq(user_id.as_str()))
             .filter(rc::used_at.is_null())
             .count()
             .get_result(self.conn)?)
     }
 
-    pub fn delete_recovery_codes(&mut self, user_id: &str) -> Result<(), StoreError> {
-        diesel::delete(rc::table.filter(rc::user_id.eq(user_id))).execute(self.conn)?;
+    pub fn delete_recovery_codes(&mut self, user_id: &UserId) -> Result<(), StoreError> {
+        diesel::delete(rc::table.filter(rc::user_id.eq(user_id.as_str()))).execute(self.conn)?;
         Ok(())
     }
 }

@@ -32,15 +32,18 @@ diesel::table! {
 }
 
 diesel::table! {
-    totp_factors (user_id) {
+    authenticators (id) {
+        id -> Text,
         user_id -> Text,
+        name -> Text,
         state -> Text,
         secret_ciphertext -> Binary,
         algorithm -> Text,
-        started_at -> BigInt,
-        enabled_at -> Nullable<BigInt>,
-        last_used_step -> Nullable<BigInt>,
         source -> Nullable<Text>,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+        enabled_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
     }
 }
 
@@ -122,14 +125,14 @@ diesel::table! {
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(rotated_refresh_tokens -> sessions (session_id));
-diesel::joinable!(totp_factors -> users (user_id));
+diesel::joinable!(authenticators -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(login_challenges -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     users,
-    totp_factors,
+    authenticators,
     sessions,
     login_challenges,
     login_events,

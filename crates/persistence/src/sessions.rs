@@ -1,13 +1,18 @@
-use auth_core::{enrollment::TwoFactorStatus, opaque_token::TokenHash, UnixTime};
+use auth_core::{
+    ids::{SessionId, UserId},
+    opaque_token::TokenHash,
+    UnixTime,
+};
 use diesel::prelude::*;
 
 use crate::{
+    authenticators::status_of,
     error::corrupt,
     organizations::OrganizationRow,
     records::Principal,
     records::{NewSession, SessionRecord, UserRecord},
     schema::{
-        organizations, recovery_codes, rotated_refresh_tokens, sessions, totp_factors, users,
+        authenticators, organizations, recovery_codes, rotated_refresh_tokens, sessions, users,
     },
     users::UserRow,
     StoreError, Tx,
@@ -38,8 +43,8 @@ impl TryFrom<SessionRow> for SessionRecord {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            id: r.id,
-            user_id: r.user_id,
+            id: SessionId::from_stored(r.id),
+            user_id: UserId::from_stored(r.user_id),
             ip: r.ip,
             user_agent: r.user_agent,
             created_at: UnixTime::from_millis(r.created_at),
@@ -55,7 +60,7 @@ pub enum Rotation {
     Rotated(SessionRecord),
     /// An already-rotated token: the session was revoked.
     Reused {
-        session_id: String,
+        session_id: SessionId,
     },
     Unknown,
 }
@@ -64,8 +69,8 @@ impl Tx<'_> {
     pub fn insert_session(&mut self, s: &NewSession) -> Result<(), StoreError> {
         diesel::insert_into(sessions::table)
             .values((
-                sessions::id.eq(&s.id),
-                sessions::user_id.eq(&s.user_id),
+                sessions::id.eq(s.id.as_str()),
+                sessions::user_id.eq(s.user_id.as_str()),
                 sessions::refresh_token_hash.eq(s.refresh_token_hash.as_str()),
                 sessions::client.eq(s.client.as_str()),
                 sessions::amr.eq(s.amr.join(" ")),
@@ -85,7 +90,7 @@ impl Tx<'_> {
     /// a disabled user, yields nothing.
     pub fn principal(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
         now: UnixTime,
     ) -> Result<Option<Principal>, StoreError> {
         // A typed subquery (not an SQL literal), so the statement is
@@ -97,8 +102,8 @@ impl Tx<'_> {
             .single_value();
         let row = sessions::table
             .inner_join(users::table.inner_join(organizations::table))
-            .left_join(totp_factors::table.on(totp_factors::user_id.eq(sessions::user_id)))
-            .filter(sessions::id.eq(session_id))
+            .left_join(authenticators::table.on(authenticators::user_id.eq(sessions::user_id)))
+            .filter(sessions::id.eq(session_id.as_str()))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now.as_millis()))
             .filter(users::disabled.eq(false))
@@ -106,7 +111,7 @@ impl Tx<'_> {
                 SessionRow::as_select(),
                 UserRow::as_select(),
                 OrganizationRow::as_select(),
-                totp_factors::state.nullable(),
+                authenticators::state.nullable(),
                 remaining,
             ))
             .get_result::<(
@@ -122,12 +127,7 @@ impl Tx<'_> {
                 session: s.try_into()?,
                 user: u.try_into()?,
                 organization: o.try_into()?,
-                two_factor: match state.as_deref() {
-                    None => TwoFactorStatus::Disabled,
-                    Some("pending") => TwoFactorStatus::Pending,
-                    Some("enabled") => TwoFactorStatus::Enabled,
-                    Some(other) => return Err(corrupt(format!("unknown factor state {other:?}"))),
-                },
+                two_factor: status_of(state.as_deref())?,
                 recovery_codes_remaining: remaining.unwrap_or(0),
             })
         })
@@ -157,7 +157,7 @@ impl Tx<'_> {
                 .select(rotated_refresh_tokens::session_id)
                 .get_result::<String>(self.conn)
                 .optional()?;
-            return Ok(match reused {
+            return Ok(match reused.map(SessionId::from_stored) {
                 Some(session_id) => {
                     self.revoke_session(&session_id, now)?;
                     Rotation::Reused { session_id }
@@ -197,11 +197,11 @@ impl Tx<'_> {
     /// A user's live sessions, most recently used first.
     pub fn user_sessions(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         sessions::table
-            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::user_id.eq(user_id.as_str()))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now.as_millis()))
             .order((sessions::last_used_at.desc(), sessions::id.asc()))
@@ -216,14 +216,14 @@ impl Tx<'_> {
     /// already ended.
     pub fn revoke_own_session(
         &mut self,
-        user_id: &str,
-        session_id: &str,
+        user_id: &UserId,
+        session_id: &SessionId,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let n = diesel::update(
             sessions::table
-                .find(session_id)
-                .filter(sessions::user_id.eq(user_id))
+                .find(session_id.as_str())
+                .filter(sessions::user_id.eq(user_id.as_str()))
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(now.as_millis()))
@@ -231,10 +231,14 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
-    pub fn revoke_session(&mut self, session_id: &str, now: UnixTime) -> Result<bool, StoreError> {
+    pub fn revoke_session(
+        &mut self,
+        session_id: &SessionId,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
         let n = diesel::update(
             sessions::table
-                .find(session_id)
+                .find(session_id.as_str())
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(now.as_millis()))
@@ -245,12 +249,12 @@ impl Tx<'_> {
     /// Ends every session of a user; returns how many were live.
     pub fn revoke_user_sessions(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
         Ok(diesel::update(
             sessions::table
-                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::user_id.eq(user_id.as_str()))
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(now.as_millis()))
@@ -260,14 +264,14 @@ impl Tx<'_> {
     /// Ends every session of a user but `keep` (the one making the change).
     pub fn revoke_other_sessions(
         &mut self,
-        user_id: &str,
-        keep: &str,
+        user_id: &UserId,
+        keep: &SessionId,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
         Ok(diesel::update(
             sessions::table
-                .filter(sessions::user_id.eq(user_id))
-                .filter(sessions::id.ne(keep))
+                .filter(sessions::user_id.eq(user_id.as_str()))
+                .filter(sessions::id.ne(keep.as_str()))
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(now.as_millis()))
@@ -275,8 +279,12 @@ impl Tx<'_> {
     }
 
     /// Records that a session has now proven more factors.
-    pub fn set_session_amr(&mut self, session_id: &str, amr: &[&str]) -> Result<(), StoreError> {
-        diesel::update(sessions::table.find(session_id))
+    pub fn set_session_amr(
+        &mut self,
+        session_id: &SessionId,
+        amr: &[&str],
+    ) -> Result<(), StoreError> {
+        diesel::update(sessions::table.find(session_id.as_str()))
             .set(sessions::amr.eq(amr.join(" ")))
             .execute(self.conn)?;
         Ok(())
@@ -287,11 +295,11 @@ impl Tx<'_> {
     /// A session (live or not) and its user.
     pub fn session_owner(
         &mut self,
-        session_id: &str,
+        session_id: &SessionId,
     ) -> Result<Option<(SessionRecord, UserRecord)>, StoreError> {
         let row = sessions::table
             .inner_join(users::table)
-            .filter(sessions::id.eq(session_id))
+            .filter(sessions::id.eq(session_id.as_str()))
             .select((SessionRow::as_select(), UserRow::as_select()))
             .get_result::<(SessionRow, UserRow)>(self.conn)
             .optional()?;

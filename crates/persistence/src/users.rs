@@ -1,4 +1,8 @@
-use auth_core::{password::PasswordHash, UnixTime};
+use auth_core::{
+    ids::{OrganizationId, UserId},
+    password::PasswordHash,
+    UnixTime,
+};
 use diesel::{prelude::*, result::DatabaseErrorKind};
 
 use crate::{
@@ -30,8 +34,8 @@ impl TryFrom<UserRow> for UserRecord {
             email: r.email.parse().map_err(corrupt)?,
             role: r.role.parse().map_err(corrupt)?,
             password_hash: PasswordHash::from_stored(r.password_hash),
-            id: r.id,
-            organization_id: r.organization_id,
+            id: UserId::from_stored(r.id),
+            organization_id: OrganizationId::from_stored(r.organization_id),
             name: r.name,
             two_factor_required: r.two_factor_required,
             disabled: r.disabled,
@@ -45,8 +49,8 @@ impl Tx<'_> {
     pub fn insert_user(&mut self, user: &NewUser) -> Result<(), StoreError> {
         diesel::insert_into(users::table)
             .values((
-                users::id.eq(&user.id),
-                users::organization_id.eq(&user.organization_id),
+                users::id.eq(user.id.as_str()),
+                users::organization_id.eq(user.organization_id.as_str()),
                 users::email.eq(user.email.as_str()),
                 users::name.eq(user.name.as_str()),
                 users::role.eq(user.role.as_str()),
@@ -79,9 +83,9 @@ impl Tx<'_> {
             .transpose()
     }
 
-    pub fn user_by_id(&mut self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub fn user_by_id(&mut self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         users::table
-            .find(id)
+            .find(id.as_str())
             .select(UserRow::as_select())
             .get_result(self.conn)
             .optional()?
@@ -93,12 +97,12 @@ impl Tx<'_> {
     /// indistinguishable from users that do not exist.
     pub fn user_in_organization(
         &mut self,
-        organization_id: &str,
-        id: &str,
+        organization_id: &OrganizationId,
+        id: &UserId,
     ) -> Result<Option<UserRecord>, StoreError> {
         users::table
-            .find(id)
-            .filter(users::organization_id.eq(organization_id))
+            .find(id.as_str())
+            .filter(users::organization_id.eq(organization_id.as_str()))
             .select(UserRow::as_select())
             .get_result(self.conn)
             .optional()?
@@ -109,10 +113,11 @@ impl Tx<'_> {
     /// Users of an organization, oldest first, `limit` from `offset`.
     pub fn users_of_organization(
         &mut self,
-        organization_id: &str,
+        organization_id: &OrganizationId,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<UserRecord>, i64), StoreError> {
+        let organization_id = organization_id.as_str();
         let total = users::table
             .filter(users::organization_id.eq(organization_id))
             .count()
@@ -133,13 +138,13 @@ impl Tx<'_> {
 
     pub fn update_user(
         &mut self,
-        id: &str,
+        id: &UserId,
         changes: &UserChanges,
         now: UnixTime,
     ) -> Result<(), StoreError> {
         // One statement per field keeps the query portable and typed; they
         // all run in the caller's transaction.
-        let target = users::table.find(id);
+        let target = users::table.find(id.as_str());
         if let Some(name) = &changes.name {
             diesel::update(target)
                 .set(users::name.eq(name.as_str()))
@@ -176,13 +181,13 @@ impl Tx<'_> {
     /// Takes the user's row lock (PostgreSQL) or the write lock (SQLite)
     /// before a read-decide-write on the throttle, so that concurrent
     /// attempts on several instances are counted one after another.
-    pub fn lock_user(&mut self, id: &str) -> Result<(), StoreError> {
+    pub fn lock_user(&mut self, id: &UserId) -> Result<(), StoreError> {
         // A SQLite write transaction already holds the database's one
         // write lock.
         if let crate::db::AnyConnection::Sqlite(_) = self.conn {
             return Ok(());
         }
-        diesel::update(users::table.find(id))
+        diesel::update(users::table.find(id.as_str()))
             .set(users::otp_failures.eq(users::otp_failures))
             .execute(self.conn)?;
         Ok(())
@@ -190,10 +195,10 @@ impl Tx<'_> {
 
     pub fn otp_throttle(
         &mut self,
-        id: &str,
+        id: &UserId,
     ) -> Result<auth_core::throttle::ThrottleState, StoreError> {
         let (failures, last, tat, locked) = users::table
-            .find(id)
+            .find(id.as_str())
             .select((
                 users::otp_failures,
                 users::otp_last_failure_at,
@@ -211,10 +216,10 @@ impl Tx<'_> {
 
     pub fn save_otp_throttle(
         &mut self,
-        id: &str,
+        id: &UserId,
         s: &auth_core::throttle::ThrottleState,
     ) -> Result<(), StoreError> {
-        diesel::update(users::table.find(id))
+        diesel::update(users::table.find(id.as_str()))
             .set((
                 users::otp_failures.eq(i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX)),
                 users::otp_last_failure_at.eq(s.last_failure_at.map(UnixTime::as_millis)),

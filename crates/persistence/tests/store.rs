@@ -8,13 +8,14 @@ use std::{
 use auth_core::{
     enrollment::{EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactor},
     identity::Role,
+    ids::{FactorId, OrganizationId, UserId},
     password::PasswordHash,
     totp::{Algorithm, TimeStep, TotpSecret},
     UnixTime,
 };
 use persistence::{
     records::{NewOrganization, NewUser},
-    DatabaseUrl, DbConfig, SecretBox, Store, StoreError,
+    DatabaseUrl, DbConfig, NewFactor, SecretBox, Store, StoreError,
 };
 
 const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
@@ -38,14 +39,14 @@ fn open(dir: &std::path::Path) -> (Store, TestDb) {
     (store, db)
 }
 
-fn seed_user(store: &Store, email: &str) -> String {
+fn seed_user(store: &Store, email: &str) -> UserId {
     let org = NewOrganization {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: OrganizationId::from_stored(uuid::Uuid::new_v4().to_string()),
         name: "Org".parse().unwrap(),
         created_at: T0,
     };
     let user = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: UserId::from_stored(uuid::Uuid::new_v4().to_string()),
         organization_id: org.id.clone(),
         email: email.parse().unwrap(),
         name: "U".parse().unwrap(),
@@ -65,16 +66,23 @@ fn seed_user(store: &Store, email: &str) -> String {
     user.id
 }
 
-fn enable(store: &Store, user: &str, secret: TotpSecret) {
+fn enable(store: &Store, user: &UserId, secret: TotpSecret) -> FactorId {
     let pending = PendingEnrollment {
         secret: secret.clone(),
         started_at: T0,
     };
+    let id = FactorId::from_stored(uuid::Uuid::new_v4().to_string());
     store
         .write(|tx| {
-            tx.save_pending_factor(user, &pending, Algorithm::Sha1)?;
+            tx.save_pending_factor(&NewFactor {
+                id: &id,
+                user_id: user,
+                name: "Phone",
+                pending: &pending,
+                algorithm: Algorithm::Sha1,
+            })?;
             let ok = tx.enable_factor(
-                user,
+                &id,
                 T0,
                 &EnabledFactor {
                     secret,
@@ -87,6 +95,7 @@ fn enable(store: &Store, user: &str, secret: TotpSecret) {
             Ok(())
         })
         .unwrap();
+    id
 }
 
 #[test]
@@ -94,16 +103,16 @@ fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _db) = open(dir.path());
     let user = seed_user(&store, "a@b.c");
-    enable(&store, &user, TotpSecret::from_bytes(vec![1; 20]).unwrap());
+    let factor = enable(&store, &user, TotpSecret::from_bytes(vec![1; 20]).unwrap());
     let threads = 16;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (store, user, barrier) = (store.clone(), user.clone(), barrier.clone());
+            let (store, factor, barrier) = (store.clone(), factor.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
                 store
-                    .write(|tx| tx.record_totp_step(&user, TimeStep(100)))
+                    .write(|tx| tx.record_totp_step(&factor, TimeStep(100), T0))
                     .unwrap()
             })
         })
@@ -116,10 +125,10 @@ fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
     assert_eq!(wins, 1);
     // An older step is refused too, a newer one accepted.
     assert!(!store
-        .write(|tx| tx.record_totp_step(&user, TimeStep(99)))
+        .write(|tx| tx.record_totp_step(&factor, TimeStep(99), T0))
         .unwrap());
     assert!(store
-        .write(|tx| tx.record_totp_step(&user, TimeStep(101)))
+        .write(|tx| tx.record_totp_step(&factor, TimeStep(101), T0))
         .unwrap());
 }
 
@@ -129,12 +138,14 @@ fn secrets_are_stored_encrypted_and_read_back() {
     let (store, db) = open(dir.path());
     let user = seed_user(&store, "a@b.c");
     let secret = TotpSecret::from_bytes(b"plain secret 1234567".to_vec()).unwrap();
-    enable(&store, &user, secret.clone());
+    let factor = enable(&store, &user, secret.clone());
     let stored = store.read(|tx| tx.two_factor(&user)).unwrap();
     match stored.state {
         TwoFactor::Enabled(f) => assert_eq!(f.secret, secret),
         other => panic!("expected enabled, got {other:?}"),
     }
+    assert_eq!(stored.id, Some(factor));
+    assert_eq!(stored.name.as_deref(), Some("Phone"));
     // Another key cannot read it.
     let other = Store::open(&config(db.url.clone()), SecretBox::new(&[4; 32]).unwrap()).unwrap();
     assert!(matches!(
@@ -157,7 +168,7 @@ fn emails_are_unique_whatever_their_case() {
         })
         .unwrap();
     let dup = NewUser {
-        id: "other".into(),
+        id: UserId::from_stored("other".into()),
         organization_id: org_id,
         email: "ANA@example.COM".parse().unwrap(),
         name: "Dup".parse().unwrap(),
@@ -177,7 +188,7 @@ fn a_failed_unit_of_work_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _db) = open(dir.path());
     let org = NewOrganization {
-        id: "o".into(),
+        id: OrganizationId::from_stored("o".into()),
         name: "Org".parse().unwrap(),
         created_at: T0,
     };

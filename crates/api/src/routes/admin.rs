@@ -2,41 +2,28 @@
 //! only within their own organization.
 
 use actix_web::{web, HttpResponse};
-use auth_core::{
-    identity::{DisplayName, Email, Role},
-    password::Password,
-};
+use auth_core::ids::UserId;
 
-use super::{blocking, hashing, json};
+use super::{blocking, hashing, json, params};
 use crate::{
     dto::{
         AuditPage, AuditQuery, CreateUserRequest, CreateUserResponse, LoginHistoryPage,
-        OffsetQuery, OrganizationView, PageQuery, RoleDto, UpdateOrganizationRequest,
-        UpdateUserRequest, UserListPage, UserView,
+        OffsetQuery, OrganizationView, PageQuery, UpdateOrganizationRequest, UpdateUserRequest,
+        UserListPage, UserView,
     },
     extract::{Admin, Body, Origin},
     hash_pool::HashPool,
-    openapi::{AdminErrors, JsonBodyErrors},
-    problem::{ApiError, Problem},
+    problem::{
+        responses::{AdminErrors, JsonBodyErrors},
+        ApiError, Problem,
+    },
     service::{
-        account::page_limit,
-        admin::{policy_from_dto, NewUserInput, UserUpdate},
-        now, Services,
+        operator::{Operator, Target},
+        organization::PolicyUpdate,
+        users::{NewUserInput, UserUpdate},
+        Services,
     },
 };
-
-fn role(r: RoleDto) -> Role {
-    match r {
-        RoleDto::Admin => Role::Admin,
-        RoleDto::Agent => Role::Agent,
-    }
-}
-
-fn name(s: &str) -> Result<DisplayName, ApiError> {
-    s.parse().map_err(|e: auth_core::identity::IdentityError| {
-        ApiError::InvalidRequest(format!("name: {e}"))
-    })
-}
 
 /// The organization's users, oldest first.
 #[utoipa::path(get, path = "/v1/users", tag = "admin", security(("bearer" = [])), params(OffsetQuery),
@@ -50,7 +37,7 @@ pub async fn list_users(
     Admin(auth): Admin,
     query: web::Query<OffsetQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = params::page_limit(query.limit)?;
     let offset = match query.offset.unwrap_or(0) {
         n @ 0..=1_000_000 => i64::from(n),
         _ => {
@@ -59,11 +46,11 @@ pub async fn list_users(
             ))
         }
     };
-    let page = blocking(&services, move |s| {
-        s.list_users(&auth.user, offset, limit, now())
+    let list = blocking(&services, move |s| {
+        s.list_users(&auth.principal.user, offset, limit)
     })
     .await?;
-    Ok(json(&page))
+    Ok(json(&UserListPage::from(list)))
 }
 
 /// Create a user; with `require_two_factor` they must set up 2FA at their
@@ -84,24 +71,20 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let input = NewUserInput {
-        email: body
-            .email
-            .parse::<Email>()
-            .map_err(|_| ApiError::InvalidRequest("email is not a valid email address".into()))?,
-        name: name(&body.name)?,
-        role: role(body.role),
+        email: params::email(&body.email)?,
+        name: params::name(&body.name)?,
+        role: params::role(body.role),
         password: body
             .password
-            .map(Password::new_secret)
-            .transpose()
-            .map_err(|e| ApiError::InvalidRequest(format!("password: {e}")))?,
+            .map(|p| params::new_password(p, Some("password")))
+            .transpose()?,
         require_two_factor: body.require_two_factor,
     };
     let created = hashing(&pool, &services, move |s| {
-        s.create_user(&auth.user, input, &origin.0, now())
+        s.create_user(&auth.principal.user, input, &origin.0)
     })
     .await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created().json(CreateUserResponse::from(created)))
 }
 
 /// One user of the organization.
@@ -113,9 +96,9 @@ pub async fn get_user(
     Admin(auth): Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let user = blocking(&services, move |s| s.get_user(&auth.user, &id, now())).await?;
-    Ok(json(&user))
+    let id = params::user_id(&id)?;
+    let user = blocking(&services, move |s| s.get_user(&auth.principal.user, &id)).await?;
+    Ok(json(&UserView::from(user)))
 }
 
 /// Change a user: name, role, `require_two_factor` (force or lift) and
@@ -138,17 +121,17 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let update = UserUpdate {
-        name: body.name.as_deref().map(name).transpose()?,
-        role: body.role.map(role),
+        name: body.name.as_deref().map(params::name).transpose()?,
+        role: body.role.map(params::role),
         require_two_factor: body.require_two_factor,
         disabled: body.disabled,
     };
-    let id = id.into_inner();
+    let id = params::user_id(&id)?;
     let user = blocking(&services, move |s| {
-        s.update_user(&auth.user, &id, update, &origin.0, now())
+        s.update_user(&auth.principal.user, &id, update, &origin.0)
     })
     .await?;
-    Ok(json(&user))
+    Ok(json(&UserView::from(user)))
 }
 
 /// Remove a user's authenticator (lost phone) and end their sessions. If
@@ -166,12 +149,12 @@ pub async fn reset_two_factor(
     origin: Origin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let user = blocking(&services, move |s| {
-        s.reset_user_two_factor(&auth.user, &id, &origin.0, now())
+    let target = Target::Id(params::user_id(&id)?);
+    let report = blocking(&services, move |s| {
+        s.reset_two_factor(Operator::Admin(&auth.principal.user), &target, &origin.0)
     })
     .await?;
-    Ok(json(&user))
+    Ok(json(&UserView::from(report.user)))
 }
 
 /// A user's login attempts, newest first.
@@ -188,14 +171,14 @@ pub async fn user_login_history(
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = params::page_limit(query.limit)?;
     let before = query.before;
-    let id = id.into_inner();
+    let id = params::user_id(&id)?;
     let page = blocking(&services, move |s| {
-        s.user_login_history(&auth.user, &id, before, limit)
+        s.user_login_history(&auth.principal.user, &id, before, limit)
     })
     .await?;
-    Ok(json(&page))
+    Ok(json(&LoginHistoryPage::from(page)))
 }
 
 /// The organization and its 2FA policy.
@@ -205,8 +188,8 @@ pub async fn get_organization(
     services: web::Data<Services>,
     Admin(auth): Admin,
 ) -> Result<HttpResponse, ApiError> {
-    let org = blocking(&services, move |s| s.organization(&auth.user)).await?;
-    Ok(json(&org))
+    let org = blocking(&services, move |s| s.organization(&auth.principal.user)).await?;
+    Ok(json(&OrganizationView::from(org)))
 }
 
 /// Change the organization's 2FA policy or grace period.
@@ -220,13 +203,15 @@ pub async fn update_organization(
     body: Body<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let policy = body.two_factor_policy.map(policy_from_dto);
-    let grace = body.grace_period_hours;
+    let update = PolicyUpdate {
+        two_factor: body.two_factor_policy.map(params::policy),
+        grace_period_hours: body.grace_period_hours,
+    };
     let org = blocking(&services, move |s| {
-        s.update_organization(&auth.user, policy, grace, &origin.0, now())
+        s.update_organization(&auth.principal.user, update, &origin.0)
     })
     .await?;
-    Ok(json(&org))
+    Ok(json(&OrganizationView::from(org)))
 }
 
 /// The organization's audit log, newest first.
@@ -242,12 +227,23 @@ pub async fn audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
+    let limit = params::page_limit(query.limit)?;
+    let user_id = match query.user_id.as_deref().map(UserId::parse) {
+        None => None,
+        Some(Some(id)) => Some(id),
+        // No user has such an id: nothing is about them.
+        Some(None) => {
+            return Ok(json(&AuditPage {
+                items: vec![],
+                next_before: None,
+            }))
+        }
+    };
     let page = blocking(&services, move |s| {
-        s.audit_events(&auth.user, query.user_id.as_deref(), query.before, limit)
+        s.audit_events(&auth.principal.user, user_id.as_ref(), query.before, limit)
     })
     .await?;
-    Ok(json(&page))
+    Ok(json(&AuditPage::from(page)))
 }
 
 /// Lift a user's two-factor lock (too many wrong codes) and waits.
@@ -260,10 +256,10 @@ pub async fn unlock_user(
     origin: Origin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let user = blocking(&services, move |s| {
-        s.unlock_user(&auth.user, &id, &origin.0, now())
+    let target = Target::Id(params::user_id(&id)?);
+    let report = blocking(&services, move |s| {
+        s.unlock(Operator::Admin(&auth.principal.user), &target, &origin.0)
     })
     .await?;
-    Ok(json(&user))
+    Ok(json(&UserView::from(report.user)))
 }

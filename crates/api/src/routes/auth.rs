@@ -1,42 +1,25 @@
 //! `/v1/auth/*`: the login flow.
 
 use actix_web::{web, HttpResponse};
-use auth_core::{identity::ClientKind, password::Password, recovery::RecoveryCode, totp::OtpCode};
+use auth_core::identity::ClientKind;
 
-use super::{blocking, hashing, json};
+use super::{blocking, hashing, json, params};
 use crate::{
     dto::{
         AuthenticatedResponse, ChallengeRequest, EnrollmentConfirmRequest, EnrollmentResponse,
-        LoginRequest, LoginResponse, OtpRequest, RefreshRequest,
+        LoginRequest, LoginResponse, OtpRequest, RefreshRequest, TokenResponse,
     },
     extract::{Authenticated, Body, Origin},
     hash_pool::HashPool,
-    openapi::{BearerErrors, JsonBodyErrors},
-    problem::{ApiError, Problem},
-    service::{
-        login::{LoginInput, SecondFactor},
-        now, Services,
+    problem::{
+        responses::{BearerErrors, JsonBodyErrors},
+        ApiError, Problem,
     },
+    service::{login::LoginInput, Services},
 };
 
-pub fn parse_code(code: &str) -> Result<OtpCode, ApiError> {
-    code.parse()
-        .map_err(|_| ApiError::InvalidRequest("code must be 6 digits".into()))
-}
-
-/// Exactly one of `code` and `recovery_code`, parsed before any lookup.
-fn second_factor(body: &OtpRequest) -> Result<SecondFactor, ApiError> {
-    match (&body.code, &body.recovery_code) {
-        (Some(code), None) => Ok(SecondFactor::Totp(parse_code(code)?)),
-        (None, Some(rc)) => RecoveryCode::parse(rc)
-            .map(SecondFactor::Recovery)
-            .ok_or_else(|| {
-                ApiError::InvalidRequest("recovery_code must look like xxxx-xxxx-xxxx-xxxx".into())
-            }),
-        _ => Err(ApiError::InvalidRequest(
-            "give exactly one of code and recovery_code".into(),
-        )),
-    }
+fn authenticated(tokens: impl Into<TokenResponse>) -> HttpResponse {
+    json(&AuthenticatedResponse::Authenticated(tokens.into()))
 }
 
 /// Log in with email and password.
@@ -57,20 +40,13 @@ pub async fn login(
     body: Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let email = body
-        .email
-        .parse()
-        .map_err(|_| ApiError::InvalidRequest("email is not a valid email address".into()))?;
-    let password =
-        Password::attempt(body.password).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let input = LoginInput {
-        email,
-        password,
+        email: params::email(&body.email)?,
+        password: params::password_attempt(body.password, None)?,
         client: body.client.map_or(ClientKind::Api, Into::into),
     };
-    let response: LoginResponse =
-        hashing(&pool, &services, move |s| s.login(input, &origin.0, now())).await?;
-    Ok(json(&response))
+    let step = hashing(&pool, &services, move |s| s.login(input, &origin.0)).await?;
+    Ok(json(&LoginResponse::from(step)))
 }
 
 /// Complete a login with a TOTP code, or with a recovery code.
@@ -88,12 +64,12 @@ pub async fn otp(
     body: Body<OtpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let proof = second_factor(&body)?;
+    let proof = params::second_factor(body.code.as_deref(), body.recovery_code.as_deref())?;
     let tokens = blocking(&services, move |s| {
-        s.verify_second_factor(&body.challenge_token, &proof, &origin.0, now())
+        s.verify_second_factor(&body.challenge_token, &proof, &origin.0)
     })
     .await?;
-    Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
+    Ok(authenticated(tokens))
 }
 
 /// Forced enrollment at login: get the QR code.
@@ -113,11 +89,11 @@ pub async fn enrollment(
     body: Body<ChallengeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().challenge_token;
-    let response = blocking(&services, move |s| {
-        s.start_enrollment_at_login(&token, &origin.0, now())
+    let ticket = blocking(&services, move |s| {
+        s.start_enrollment_at_login(&token, &origin.0)
     })
     .await?;
-    Ok(json(&response))
+    Ok(json(&EnrollmentResponse::from(ticket)))
 }
 
 /// Forced enrollment at login: confirm with the first code and get tokens.
@@ -135,12 +111,12 @@ pub async fn enrollment_confirm(
     body: Body<EnrollmentConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let code = parse_code(&body.code)?;
+    let code = params::code(&body.code)?;
     let tokens = blocking(&services, move |s| {
-        s.confirm_enrollment_at_login(&body.challenge_token, &code, &origin.0, now())
+        s.confirm_enrollment_at_login(&body.challenge_token, &code, &origin.0)
     })
     .await?;
-    Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
+    Ok(authenticated(tokens))
 }
 
 /// Exchange a refresh token for a new token pair (the old one stops working).
@@ -155,8 +131,8 @@ pub async fn refresh(
     body: Body<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;
-    let tokens = blocking(&services, move |s| s.refresh(&token, now())).await?;
-    Ok(json(&AuthenticatedResponse::Authenticated(tokens)))
+    let tokens = blocking(&services, move |s| s.refresh(&token)).await?;
+    Ok(authenticated(tokens))
 }
 
 /// End the current session: its refresh token and access tokens stop working.
@@ -166,7 +142,7 @@ pub async fn logout(
     services: web::Data<Services>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let session_id = auth.session.id;
-    blocking(&services, move |s| s.logout(&session_id, now())).await?;
+    let session_id = auth.principal.session.id;
+    blocking(&services, move |s| s.logout(&session_id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,9 +1,8 @@
 //! `/v1/me/*`: the signed-in user's own account.
 
 use actix_web::{web, HttpResponse};
-use auth_core::password::Password;
 
-use super::{auth::parse_code, blocking, hashing, json};
+use super::{blocking, hashing, json, params, present};
 use crate::{
     dto::{
         ChangePasswordRequest, CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse,
@@ -11,16 +10,18 @@ use crate::{
     },
     extract::{Authenticated, Body, Origin},
     hash_pool::HashPool,
-    openapi::{BearerErrors, JsonBodyErrors},
-    problem::{ApiError, Problem},
-    service::{account::page_limit, now, Services},
+    problem::{
+        responses::{BearerErrors, JsonBodyErrors},
+        ApiError, Problem,
+    },
+    service::Services,
 };
 
 /// The signed-in user, their organization and 2FA state.
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), BearerErrors))]
-pub async fn me(auth: Authenticated) -> HttpResponse {
-    json(&Services::me(&auth, now()))
+pub async fn me(services: web::Data<Services>, auth: Authenticated) -> HttpResponse {
+    json(&MeResponse::from(services.profile(&auth.principal)))
 }
 
 /// Start setting up 2FA: a new secret and its QR code. Starting again
@@ -36,11 +37,11 @@ pub async fn start_enrollment(
     auth: Authenticated,
     origin: Origin,
 ) -> Result<HttpResponse, ApiError> {
-    let response = blocking(&services, move |s| {
-        s.start_enrollment(&auth.user, &origin.0, now())
+    let ticket = blocking(&services, move |s| {
+        s.start_enrollment(&auth.principal.user, &origin.0)
     })
     .await?;
-    Ok(json(&response))
+    Ok(json(&EnrollmentResponse::from(ticket)))
 }
 
 /// Turn 2FA on with a code from the authenticator app.
@@ -58,12 +59,13 @@ pub async fn confirm_enrollment(
     origin: Origin,
     body: Body<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = parse_code(&body.code)?;
-    let response = blocking(&services, move |s| {
-        s.confirm_enrollment(&auth.user, &auth.session, &code, &origin.0, now())
+    let code = params::code(&body.code)?;
+    let summary = blocking(&services, move |s| {
+        let p = &auth.principal;
+        s.confirm_enrollment(&p.user, &p.session.id, &code, &origin.0)
     })
     .await?;
-    Ok(json(&response))
+    Ok(json(&TwoFactorView::from(summary)))
 }
 
 /// Turn 2FA off; the password is always required. Refused while an admin
@@ -84,13 +86,13 @@ pub async fn disable_two_factor(
     origin: Origin,
     body: Body<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let password = Password::attempt(body.into_inner().password)
-        .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let response = hashing(&pool, &services, move |s| {
-        s.disable_two_factor(&auth.user, &auth.session, &password, &origin.0, now())
+    let password = params::password_attempt(body.into_inner().password, None)?;
+    let summary = hashing(&pool, &services, move |s| {
+        let p = &auth.principal;
+        s.disable_two_factor(&p.user, &p.session.id, &password, &origin.0)
     })
     .await?;
-    Ok(json(&response))
+    Ok(json(&TwoFactorView::from(summary)))
 }
 
 /// The user's login attempts, newest first.
@@ -105,13 +107,13 @@ pub async fn login_history(
     auth: Authenticated,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = params::page_limit(query.limit)?;
     let before = query.before;
-    let response = blocking(&services, move |s| {
-        s.login_history(&auth.user.id, before, limit)
+    let page = blocking(&services, move |s| {
+        s.login_history(&auth.principal.user.id, before, limit)
     })
     .await?;
-    Ok(json(&response))
+    Ok(json(&LoginHistoryPage::from(page)))
 }
 
 /// Replace the recovery codes (the password is required); the old set stops
@@ -131,14 +133,13 @@ pub async fn regenerate_recovery_codes(
     origin: Origin,
     body: Body<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let password = Password::attempt(body.into_inner().password)
-        .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let password = params::password_attempt(body.into_inner().password, None)?;
     let codes = hashing(&pool, &services, move |s| {
-        s.regenerate_recovery_codes(&auth.user, &password, &origin.0, now())
+        s.regenerate_recovery_codes(&auth.principal.user, &password, &origin.0)
     })
     .await?;
     Ok(json(&RecoveryCodesResponse {
-        recovery_codes: codes,
+        recovery_codes: present::codes(&codes),
     }))
 }
 
@@ -150,10 +151,10 @@ pub async fn sessions(
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let list = blocking(&services, move |s| {
-        s.sessions(&auth.user, &auth.session.id, now())
+        s.sessions(&auth.principal.user, &auth.principal.session.id)
     })
     .await?;
-    Ok(json(&list))
+    Ok(json(&SessionList::from(list)))
 }
 
 /// End one of the user's sessions: its tokens stop working at once.
@@ -169,8 +170,8 @@ pub async fn end_session(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    blocking(&services, move |s| s.end_session(&auth.user, &id, now())).await?;
+    let id = params::session_id(&id)?;
+    blocking(&services, move |s| s.end_session(&auth.principal.user, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -190,19 +191,11 @@ pub async fn change_password(
     body: Body<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let current = Password::attempt(body.current_password)
-        .map_err(|e| ApiError::InvalidRequest(format!("current_password: {e}")))?;
-    let new = Password::new_secret(body.new_password)
-        .map_err(|e| ApiError::InvalidRequest(format!("new_password: {e}")))?;
+    let current = params::password_attempt(body.current_password, Some("current_password"))?;
+    let new = params::new_password(body.new_password, Some("new_password"))?;
     hashing(&pool, &services, move |s| {
-        s.change_password(
-            &auth.user,
-            &auth.session.id,
-            &current,
-            &new,
-            &origin.0,
-            now(),
-        )
+        let p = &auth.principal;
+        s.change_password(&p.user, &p.session.id, &current, &new, &origin.0)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

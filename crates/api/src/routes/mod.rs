@@ -5,21 +5,27 @@ pub mod admin;
 pub mod auth;
 pub mod me;
 pub mod ops;
+mod params;
+pub mod present;
 
 use actix_web::{web, HttpResponse};
 
-use crate::{hash_pool::HashPool, problem::ApiError, service::Services};
+use crate::{
+    hash_pool::HashPool,
+    problem::ApiError,
+    service::{ServiceError, Services},
+};
 
 /// Runs a use case on the blocking pool (database calls block), inside
 /// the request's span so its log lines carry the request id.
 pub async fn blocking<T, F>(services: &web::Data<Services>, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Services) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
 {
     let services = services.clone();
     let span = tracing::Span::current();
-    web::block(move || span.in_scope(|| f(&services))).await?
+    Ok(web::block(move || span.in_scope(|| f(&services))).await??)
 }
 
 /// Runs a use case that hashes a password on the bounded hashing pool.
@@ -30,11 +36,11 @@ pub async fn hashing<T, F>(
 ) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Services) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
 {
     let services = services.clone();
     let span = tracing::Span::current();
-    pool.run(move || span.in_scope(|| f(&services))).await
+    Ok(pool.run(move || span.in_scope(|| f(&services))).await??)
 }
 
 pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {

@@ -8,7 +8,7 @@ use crate::{
     hash_pool::HashPool,
     metrics::Metrics,
     problem::{ApiError, Problem},
-    service::Services,
+    service::{ServiceError, Services},
 };
 
 /// Liveness: the process answers. Never touches the database.
@@ -26,7 +26,7 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(services: web::Data<Services>) -> Result<HttpResponse, ApiError> {
-    blocking(&services, |s| Ok(s.store.ping()?)).await?;
+    blocking(&services, |s| s.store.ping().map_err(ServiceError::from)).await?;
     Ok(json(&HealthResponse {
         status: "ready".into(),
     }))

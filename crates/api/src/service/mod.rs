@@ -1,26 +1,40 @@
-//! The application's use cases. Each function is synchronous (argon2 and
-//! database work block), composes auth-core rules with persistence units of
-//! work, and is run by the handlers off the async workers.
+//! The application's use cases, free of HTTP: each composes auth-core
+//! rules with persistence units of work and returns a domain outcome or a
+//! [`ServiceError`]. The HTTP layer (`routes`) and the command line
+//! (`cli`) call the same functions; neither adds rules of its own.
+//!
+//! Use cases are synchronous (argon2 and database work block); the HTTP
+//! layer runs them off its async workers. Each reads the time once from
+//! [`Services::clock`] and passes it into the rules.
 
-pub mod account;
-pub mod admin;
+pub mod challenge;
+pub mod enrollment;
 pub mod login;
-pub mod organizations;
-pub mod support;
+pub mod operator;
+pub mod organization;
+pub mod password;
+pub mod profile;
+pub mod record;
+pub mod refresh;
+pub mod refusal;
+pub mod second_factor;
+pub mod sessions;
 pub mod tokens;
 pub mod two_factor;
+pub mod users;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth_core::{
     password::PasswordHasher,
     throttle::{PasswordPolicy, SecondFactorPolicy},
     totp::{Algorithm, TotpParams},
-    UnixTime,
 };
 use persistence::Store;
 
-use crate::config::Settings;
+pub use refusal::{Decided, Refusal, ServiceError};
+
+use crate::{clock::Clock, config::Settings, keys::KeyRing, metrics::Metrics};
 
 /// The rule parameters taken from configuration.
 #[derive(Clone, Debug)]
@@ -49,7 +63,7 @@ impl AuthPolicy {
         }
     }
 
-    /// TOTP parameters for a factor made with `algorithm`.
+    /// TOTP parameters for an authenticator made with `algorithm`.
     pub fn totp_for(&self, algorithm: Algorithm) -> TotpParams {
         TotpParams {
             algorithm,
@@ -62,26 +76,8 @@ impl AuthPolicy {
 pub struct Services {
     pub store: Store,
     pub hasher: PasswordHasher,
-    pub tokens: crate::keys::KeyRing,
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub tokens: KeyRing,
+    pub metrics: std::sync::Arc<Metrics>,
     pub policy: AuthPolicy,
-}
-
-/// The wall clock, read at the edge and passed into the rules.
-pub fn now() -> UnixTime {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    UnixTime::from_millis(ms)
-}
-
-/// RFC 3339 in UTC with milliseconds, as every timestamp in the API.
-pub fn rfc3339(t: UnixTime) -> String {
-    chrono::DateTime::from_timestamp_millis(t.as_millis())
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    pub clock: Clock,
 }

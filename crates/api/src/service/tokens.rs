@@ -1,67 +1,100 @@
 //! Minting sessions and the token pair handed to a client.
 
-use auth_core::{identity::ClientKind, jwt::Subject, opaque_token::OpaqueToken, UnixTime};
+use std::time::Duration;
+
+use auth_core::{
+    identity::ClientKind,
+    ids::SessionId,
+    jwt::Subject,
+    opaque_token::OpaqueToken,
+    recovery::RecoveryCode,
+    UnixTime,
+};
 use persistence::{
     records::{NewSession, RequestOrigin, SessionRecord, UserRecord},
     StoreError, Tx,
 };
 use rand_core::OsRng;
 
-use super::{new_id, rfc3339, Services};
-use crate::dto::TokenResponse;
+use super::{ServiceError, Services};
 
-pub const AMR_PASSWORD: &[&str] = &["pwd"];
-pub const AMR_PASSWORD_OTP: &[&str] = &["pwd", "otp"];
+/// The factors a session has proven (RFC 8176 `amr`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Amr {
+    Password,
+    PasswordOtp,
+}
+
+impl Amr {
+    pub fn methods(self) -> &'static [&'static str] {
+        match self {
+            Amr::Password => &["pwd"],
+            Amr::PasswordOtp => &["pwd", "otp"],
+        }
+    }
+
+    pub fn of(session: &SessionRecord) -> Self {
+        if session.amr.iter().any(|m| m == "otp") {
+            Amr::PasswordOtp
+        } else {
+            Amr::Password
+        }
+    }
+
+    pub fn proves_otp(self) -> bool {
+        self == Amr::PasswordOtp
+    }
+}
 
 /// What a new session is granted on: the client and the factors proven.
-pub struct Grant<'a> {
+#[derive(Clone, Copy, Debug)]
+pub struct Grant {
     pub client: ClientKind,
-    pub amr: &'a [&'a str],
+    pub amr: Amr,
     /// Set during an organization grace period.
     pub enrollment_deadline: Option<UnixTime>,
 }
 
-/// A stored session whose access token is not signed yet.
+/// Tokens issued once every required factor is proven.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: OpaqueToken,
+    pub expires_in: Duration,
+    pub amr: Amr,
+    pub enrollment_deadline: Option<UnixTime>,
+    /// Only when this login turned 2FA on.
+    pub recovery_codes: Option<Vec<RecoveryCode>>,
+}
+
+/// A stored session whose access token is not signed yet: signing (~40 µs
+/// of Ed25519) happens after the transaction commits, outside SQLite's
+/// one-writer section.
 pub struct OpenedSession {
     user: UserRecord,
-    session_id: String,
-    grant: Grant<'static>,
+    session_id: SessionId,
+    grant: Grant,
     refresh: OpaqueToken,
 }
 
 impl Services {
-    /// Opens a session for `user` and returns its first token pair. Runs in
-    /// the caller's transaction so a login and its session commit together.
-    pub fn open_session(
+    /// Stores a new session for `user` in the caller's transaction, so a
+    /// login and its session commit together.
+    pub(crate) fn open_session(
         &self,
         tx: &mut Tx<'_>,
         user: &UserRecord,
-        grant: Grant<'static>,
-        origin: &RequestOrigin,
-        now: UnixTime,
-    ) -> Result<TokenResponse, StoreError> {
-        let opened = self.open_session_unsigned(tx, user, grant, origin, now)?;
-        Ok(self.sign_session(opened, now))
-    }
-
-    /// Stores the session without signing its access token, so the caller
-    /// can sign (~40 µs of Ed25519) after its transaction commits, outside
-    /// SQLite's one-writer section.
-    pub fn open_session_unsigned(
-        &self,
-        tx: &mut Tx<'_>,
-        user: &UserRecord,
-        grant: Grant<'static>,
+        grant: Grant,
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<OpenedSession, StoreError> {
         let refresh = OpaqueToken::generate("rt", &mut OsRng);
         let session = NewSession {
-            id: new_id(),
+            id: SessionId::generate(&mut OsRng),
             user_id: user.id.clone(),
             refresh_token_hash: refresh.hash(),
             client: grant.client,
-            amr: grant.amr.iter().map(|s| (*s).to_owned()).collect(),
+            amr: grant.amr.methods().iter().map(|s| (*s).to_owned()).collect(),
             ip: origin.ip.clone(),
             user_agent: origin.user_agent.clone(),
             created_at: now,
@@ -76,57 +109,57 @@ impl Services {
         })
     }
 
-    pub fn sign_session(&self, opened: OpenedSession, now: UnixTime) -> TokenResponse {
+    pub(crate) fn sign_session(
+        &self,
+        opened: OpenedSession,
+        now: UnixTime,
+    ) -> Result<IssuedTokens, ServiceError> {
         let OpenedSession {
             user,
             session_id,
             grant,
             refresh,
         } = opened;
-        let mut response =
-            self.access_token(&user, &session_id, grant.client, grant.amr, refresh, now);
-        response.two_factor_enrollment_deadline = grant.enrollment_deadline.map(rfc3339);
-        response
+        let mut tokens =
+            self.access_token(&user, &session_id, grant.client, grant.amr, refresh, now)?;
+        tokens.enrollment_deadline = grant.enrollment_deadline;
+        Ok(tokens)
     }
 
-    pub fn access_token(
+    pub(crate) fn access_token(
         &self,
         user: &UserRecord,
-        session_id: &str,
+        session_id: &SessionId,
         client: ClientKind,
-        amr: &[&str],
+        amr: Amr,
         refresh: OpaqueToken,
         now: UnixTime,
-    ) -> TokenResponse {
-        let access_token = self.tokens.sign(
-            &Subject {
-                user_id: &user.id,
-                organization_id: &user.organization_id,
-                role: user.role.as_str(),
-                session_id,
-                client: client.as_str(),
-                amr,
-            },
-            new_id(),
-            now,
-        );
-        TokenResponse {
+    ) -> Result<IssuedTokens, ServiceError> {
+        let access_token = self
+            .tokens
+            .sign(
+                &Subject {
+                    user_id: &user.id,
+                    organization_id: &user.organization_id,
+                    role: user.role.as_str(),
+                    session_id,
+                    client: client.as_str(),
+                    amr: amr.methods(),
+                },
+                uuid::Uuid::new_v4().to_string(),
+                now,
+            )
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing an access token failed");
+                ServiceError::Internal("signing an access token failed")
+            })?;
+        Ok(IssuedTokens {
             access_token,
-            refresh_token: refresh.expose().to_owned(),
-            token_type: "Bearer".into(),
-            expires_in: self.tokens.ttl().as_secs(),
-            amr: amr.iter().map(|s| (*s).to_owned()).collect(),
-            two_factor_enrollment_deadline: None,
+            refresh_token: refresh,
+            expires_in: self.tokens.ttl(),
+            amr,
+            enrollment_deadline: None,
             recovery_codes: None,
-        }
-    }
-
-    /// The amr of a stored session as the static slice used for signing.
-    pub fn session_amr(session: &SessionRecord) -> &'static [&'static str] {
-        if session.amr.iter().any(|m| m == "otp") {
-            AMR_PASSWORD_OTP
-        } else {
-            AMR_PASSWORD
-        }
+        })
     }
 }

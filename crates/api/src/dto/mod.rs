@@ -1,0 +1,15 @@
+//! Request and response bodies: the API's JSON contract, documented in the
+//! OpenAPI spec. Parsing into domain types happens in the handlers; the
+//! mapping from use-case outcomes to these bodies is in `routes::present`.
+
+mod admin;
+mod auth;
+mod common;
+mod me;
+mod ops;
+
+pub use admin::*;
+pub use auth::*;
+pub use common::*;
+pub use me::*;
+pub use ops::*;

@@ -1,0 +1,172 @@
+//! Organizations: creating one (first start, CLI), its 2FA policy, and its
+//! audit log.
+
+use std::time::Duration;
+
+use auth_core::{
+    events::{Change, SecurityEvent},
+    identity::{DisplayName, Email, Role},
+    ids::{OrganizationId, UserId},
+    password::Password,
+    policy::{grace_period_from_hours, OrgTwoFactorPolicy, OrganizationPolicy},
+};
+use persistence::{
+    records::{
+        AuditEventRecord, NewOrganization, NewUser, OrganizationRecord, Page, RequestOrigin,
+        UserRecord,
+    },
+    StoreError, Tx,
+};
+use rand_core::OsRng;
+
+use super::{
+    record::{record, record_for_organization, Context},
+    refusal::Refusal,
+    ServiceError, Services,
+};
+
+pub struct CreatedOrganization {
+    pub organization_id: OrganizationId,
+    pub admin_id: UserId,
+    /// Set when the password was generated: shown once, stored only hashed.
+    pub generated_password: Option<Password>,
+}
+
+/// What an admin asks to change in their organization's policy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PolicyUpdate {
+    pub two_factor: Option<OrgTwoFactorPolicy>,
+    pub grace_period_hours: Option<u32>,
+}
+
+fn hours(d: Duration) -> u64 {
+    d.as_secs() / 3600
+}
+
+fn own_organization(
+    tx: &mut Tx<'_>,
+    admin: &UserRecord,
+) -> Result<OrganizationRecord, StoreError> {
+    tx.organization(&admin.organization_id)?
+        .ok_or_else(|| StoreError::Corrupt("admin without organization".into()))
+}
+
+impl Services {
+    pub fn create_organization(
+        &self,
+        name: &DisplayName,
+        admin_email: &Email,
+        password: Option<Password>,
+    ) -> Result<CreatedOrganization, ServiceError> {
+        let (hash, generated) = self.hash_new_password(password)?;
+        let at = self.clock.now();
+        let org = NewOrganization {
+            id: OrganizationId::generate(&mut OsRng),
+            name: name.clone(),
+            created_at: at,
+        };
+        let admin_name = "Administrator"
+            .parse()
+            .map_err(|_| ServiceError::Internal("the default admin name is invalid"))?;
+        let admin = NewUser {
+            id: UserId::generate(&mut OsRng),
+            organization_id: org.id.clone(),
+            email: admin_email.clone(),
+            name: admin_name,
+            role: Role::Admin,
+            password_hash: hash,
+            two_factor_required: false,
+            created_at: at,
+        };
+        self.store.write(|tx| {
+            tx.insert_organization(&org)?;
+            tx.insert_user(&admin)?;
+            let created = tx
+                .user_by_id(&admin.id)?
+                .ok_or_else(|| StoreError::Corrupt("user vanished".into()))?;
+            record(
+                tx,
+                &Context::system(at),
+                &created,
+                SecurityEvent::OrganizationCreated {
+                    name: org.name.as_str().to_owned(),
+                    admin_email: admin.email.to_string(),
+                },
+            )
+        })?;
+        Ok(CreatedOrganization {
+            organization_id: org.id,
+            admin_id: admin.id,
+            generated_password: generated,
+        })
+    }
+
+    pub fn has_organizations(&self) -> Result<bool, ServiceError> {
+        Ok(self.store.read(|tx| tx.count_organizations())? > 0)
+    }
+
+    pub fn organization(&self, admin: &UserRecord) -> Result<OrganizationRecord, ServiceError> {
+        Ok(self.store.read(|tx| own_organization(tx, admin))?)
+    }
+
+    pub fn update_organization(
+        &self,
+        admin: &UserRecord,
+        update: PolicyUpdate,
+        origin: &RequestOrigin,
+    ) -> Result<OrganizationRecord, ServiceError> {
+        let grace = match update.grace_period_hours {
+            Some(h) => Some(grace_period_from_hours(h).ok_or_else(|| {
+                Refusal::InvalidInput("grace_period_hours must be 0 to 720".into())
+            })?),
+            None => None,
+        };
+        let now = self.clock.now();
+        Ok(self.store.write(|tx| {
+            let org = own_organization(tx, admin)?;
+            let before = org.policy;
+            let two_factor = update.two_factor.unwrap_or(before.two_factor);
+            let updated = OrganizationPolicy {
+                two_factor,
+                grace_period: grace.unwrap_or(before.grace_period),
+                // The grace period counts from when the rule changed.
+                since: if two_factor == before.two_factor {
+                    before.since
+                } else {
+                    now
+                },
+            };
+            if updated != before {
+                tx.update_organization_policy(&org.id, &updated)?;
+                record_for_organization(
+                    tx,
+                    &Context::of_user(admin, origin, now),
+                    &org.id,
+                    SecurityEvent::PolicyChanged {
+                        two_factor_policy: Change {
+                            from: before.two_factor,
+                            to: updated.two_factor,
+                        },
+                        grace_period_hours: Change {
+                            from: hours(before.grace_period),
+                            to: hours(updated.grace_period),
+                        },
+                    },
+                )?;
+            }
+            own_organization(tx, admin)
+        })?)
+    }
+
+    pub fn audit_events(
+        &self,
+        admin: &UserRecord,
+        user_id: Option<&UserId>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<AuditEventRecord>, ServiceError> {
+        Ok(self
+            .store
+            .read(|tx| tx.audit_events(&admin.organization_id, user_id, before, limit))?)
+    }
+}

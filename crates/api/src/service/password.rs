@@ -1,0 +1,92 @@
+//! Passwords: checking the current one before a sensitive change,
+//! hashing new ones, and changing one's own.
+
+use auth_core::{
+    events::SecurityEvent,
+    ids::SessionId,
+    password::{Password, PasswordHash},
+};
+use persistence::records::{RequestOrigin, UserChanges, UserRecord};
+use rand_core::OsRng;
+
+use super::{
+    record::{record, Context},
+    refusal::Refusal,
+    ServiceError, Services,
+};
+
+impl Services {
+    /// Checks a password the signed-in user typed again (to disable 2FA,
+    /// replace recovery codes, change the password).
+    pub(crate) fn check_password(
+        &self,
+        user: &UserRecord,
+        password: &Password,
+    ) -> Result<(), ServiceError> {
+        let matches = self
+            .hasher
+            .verify(password, &user.password_hash)
+            .map_err(|e| {
+                tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
+                ServiceError::Internal("stored password hash is unusable")
+            })?;
+        if matches {
+            Ok(())
+        } else {
+            Err(Refusal::InvalidPassword.into())
+        }
+    }
+
+    /// Hashes the given password, or a generated one (returned so it can be
+    /// shown once).
+    pub(crate) fn hash_new_password(
+        &self,
+        password: Option<Password>,
+    ) -> Result<(PasswordHash, Option<Password>), ServiceError> {
+        let (password, generated) = match password {
+            Some(p) => (p, false),
+            None => (Password::generate(&mut OsRng), true),
+        };
+        let hash = self.hasher.hash(&password, &mut OsRng).map_err(|e| {
+            tracing::error!(error = %e, "hashing a password failed");
+            ServiceError::Internal("hashing a password failed")
+        })?;
+        Ok((hash, generated.then_some(password)))
+    }
+
+    /// Changes the password after checking the current one; every other
+    /// session of the user ends, and so do logins in flight.
+    pub fn change_password(
+        &self,
+        user: &UserRecord,
+        session_id: &SessionId,
+        current: &Password,
+        new: &Password,
+        origin: &RequestOrigin,
+    ) -> Result<(), ServiceError> {
+        self.check_password(user, current)?;
+        let (hash, _) = self.hash_new_password(Some(new.clone()))?;
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            tx.update_user(
+                &user.id,
+                &UserChanges {
+                    password_hash: Some(hash),
+                    ..UserChanges::default()
+                },
+                now,
+            )?;
+            let ended = tx.revoke_other_sessions(&user.id, session_id, now)?;
+            tx.revoke_user_challenges(&user.id, now)?;
+            record(
+                tx,
+                &Context::of_user(user, origin, now),
+                user,
+                SecurityEvent::PasswordChanged {
+                    sessions_ended: ended,
+                },
+            )
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! How a use case says no.
+//!
+//! A [`Refusal`] is an answer the caller must hear (wrong code, not found,
+//! enforced by an admin); a [`ServiceError`] adds the failures that are not
+//! the caller's doing (the database, an unusable stored hash). The HTTP
+//! layer maps both to problem details in one place (`problem.rs`); the CLI
+//! prints them.
+//!
+//! Some refusals must still commit what the unit of work wrote: a wrong
+//! code is recorded in the login history and counted by the throttle even
+//! though the caller is refused. Such units return [`Decided`]: `Refused`
+//! commits, an `Err` rolls back.
+
+use std::time::Duration;
+
+use auth_core::policy::EnforcedBy;
+use persistence::StoreError;
+
+/// What an admin may not do to their own account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfChange {
+    Demote,
+    Disable,
+    ResetTwoFactor,
+}
+
+impl SelfChange {
+    fn verb(self) -> &'static str {
+        match self {
+            SelfChange::Demote => "demote",
+            SelfChange::Disable => "disable",
+            SelfChange::ResetTwoFactor => "reset two-factor authentication of",
+        }
+    }
+}
+
+/// A record a caller named that is not there (or not theirs to see).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    User,
+    Session,
+}
+
+impl Missing {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Missing::User => "user",
+            Missing::Session => "session",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the email or password is incorrect")]
+    InvalidCredentials,
+    #[error("the password is incorrect")]
+    InvalidPassword,
+    #[error("the code is not valid")]
+    InvalidCode,
+    #[error("the login challenge is invalid, used or expired; log in again")]
+    InvalidChallenge,
+    /// The session or refresh token no longer stands for a live session.
+    #[error("a valid access token is required")]
+    SessionEnded,
+    #[error("this account is disabled; contact your administrator")]
+    AccountDisabled,
+    #[error("two-factor authentication is required by your {}; contact your administrator to turn it off", match .0 { EnforcedBy::Admin => "administrator", EnforcedBy::Organization => "organization's policy" })]
+    TwoFactorEnforced(EnforcedBy),
+    #[error("{} not found", .0.noun())]
+    NotFound(Missing),
+    #[error("too many wrong codes; try again in {} seconds", .retry_after.as_secs())]
+    TooManyAttempts { retry_after: Duration },
+    #[error("two-factor sign-in is locked after too many wrong codes; contact your administrator to unlock it")]
+    Locked,
+    #[error("two-factor authentication is already enabled; disable it first to set up a new authenticator")]
+    TwoFactorAlreadyEnabled,
+    #[error("no enrollment is in progress; start one first")]
+    NoPendingEnrollment,
+    #[error("the enrollment expired; start again to get a new QR code")]
+    EnrollmentExpired,
+    #[error("two-factor authentication is not enabled")]
+    TwoFactorNotEnabled,
+    #[error("recovery codes exist only while two-factor authentication is enabled")]
+    RecoveryCodesNeedTwoFactor,
+    #[error("an admin cannot {} their own account; ask another admin", .0.verb())]
+    CannotModifySelf(SelfChange),
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    /// A value the caller sent breaks a rule (not a malformed request,
+    /// which the HTTP layer refuses before any use case runs).
+    #[error("{0}")]
+    InvalidInput(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(StoreError),
+    /// Something that should not happen did (an unusable stored hash, a QR
+    /// code that cannot be drawn); logged where it happens.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::EmailTaken => ServiceError::Refused(Refusal::EmailTaken),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+/// What a unit of work decided: done, or refused with what it wrote still
+/// committed.
+#[must_use]
+#[derive(Debug)]
+pub enum Decided<T> {
+    Done(T),
+    Refused(Refusal),
+}
+
+impl<T> Decided<T> {
+    pub fn into_result(self) -> Result<T, ServiceError> {
+        match self {
+            Decided::Done(v) => Ok(v),
+            Decided::Refused(r) => Err(ServiceError::Refused(r)),
+        }
+    }
+}
+
+/// Ends a unit of work with a refusal (its writes still commit).
+pub fn refuse<T>(refusal: Refusal) -> Result<Decided<T>, StoreError> {
+    Ok(Decided::Refused(refusal))
+}
+
+/// Unwraps a `Decided`, or returns its refusal from the enclosing unit of
+/// work (which then commits).
+macro_rules! proceed {
+    ($decided:expr) => {
+        match $decided {
+            $crate::service::Decided::Done(v) => v,
+            $crate::service::Decided::Refused(r) => {
+                return Ok($crate::service::Decided::Refused(r))
+            }
+        }
+    };
+}
+pub(crate) use proceed;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_the_api_has_always_said_them() {
+        assert_eq!(
+            Refusal::TwoFactorEnforced(EnforcedBy::Admin).to_string(),
+            "two-factor authentication is required by your administrator; contact your administrator to turn it off"
+        );
+        assert_eq!(
+            Refusal::CannotModifySelf(SelfChange::ResetTwoFactor).to_string(),
+            "an admin cannot reset two-factor authentication of their own account; ask another admin"
+        );
+        assert_eq!(Refusal::NotFound(Missing::User).to_string(), "user not found");
+        assert_eq!(
+            Refusal::TooManyAttempts {
+                retry_after: Duration::from_secs(7)
+            }
+            .to_string(),
+            "too many wrong codes; try again in 7 seconds"
+        );
+    }
+
+    #[test]
+    fn a_taken_email_is_a_refusal_not_a_storage_failure() {
+        assert!(matches!(
+            ServiceError::from(StoreError::EmailTaken),
+            ServiceError::Refused(Refusal::EmailTaken)
+        ));
+    }
+
+    #[test]
+    fn a_decided_refusal_becomes_the_error() {
+        let d: Decided<()> = Decided::Refused(Refusal::Locked);
+        assert!(matches!(
+            d.into_result(),
+            Err(ServiceError::Refused(Refusal::Locked))
+        ));
+    }
+}

@@ -1,0 +1,148 @@
+//! The second step of a login: a TOTP code or a recovery code for the
+//! challenge the password step opened.
+
+use std::time::Duration;
+
+use auth_core::{
+    enrollment::{TwoFactor, VerifyError},
+    events::{Actor, SecurityEvent},
+    outcome::LoginOutcome,
+    recovery::RecoveryCode,
+    throttle::{ThrottleState, Verdict},
+    totp::OtpCode,
+    UnixTime,
+};
+use persistence::{
+    records::{ChallengeKind, RequestOrigin},
+    StoreError, Tx,
+};
+
+use super::{
+    challenge::LiveChallenge,
+    record::{record, Context},
+    refusal::{proceed, refuse, Decided, Refusal, ServiceError},
+    tokens::{Amr, Grant, IssuedTokens},
+    Services,
+};
+
+/// What proves the second factor at login.
+pub enum SecondFactor {
+    Totp(OtpCode),
+    Recovery(RecoveryCode),
+}
+
+impl Services {
+    /// Step two. Wrong, expired and replayed codes are one refusal to the
+    /// caller; the history tells them apart. The account's throttle is
+    /// checked before the code.
+    pub fn verify_second_factor(
+        &self,
+        token: &str,
+        proof: &SecondFactor,
+        origin: &RequestOrigin,
+    ) -> Result<IssuedTokens, ServiceError> {
+        let now = self.clock.now();
+        let opened = self.store.write(|tx| {
+            let live = proceed!(self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)?);
+            let user = &live.user;
+            // Serializes concurrent attempts on this account, across instances.
+            tx.lock_user(&user.id)?;
+            let throttle = tx.otp_throttle(&user.id)?;
+            let refusal = match self.policy.second_factor.check(&throttle, now) {
+                Verdict::Allowed => None,
+                Verdict::Wait { until } => Some(Refusal::TooManyAttempts {
+                    retry_after: Duration::from_secs(now.until(until).as_secs_f64().ceil() as u64),
+                }),
+                Verdict::Locked => Some(Refusal::Locked),
+            };
+            if let Some(refusal) = refusal {
+                self.record_attempt(tx, &live.attempt(origin, now), LoginOutcome::Locked)?;
+                return refuse(refusal);
+            }
+            let stored = tx.two_factor(&user.id)?;
+            let (TwoFactor::Enabled(factor), Some(factor_id)) = (stored.state, stored.id) else {
+                // The authenticator was reset after the password step.
+                tx.consume_challenge(&live.challenge.id, now)?;
+                return refuse(Refusal::InvalidChallenge);
+            };
+            let outcome = match proof {
+                SecondFactor::Totp(code) => {
+                    let params = self.policy.totp_for(stored.algorithm);
+                    match factor.verify(code, now, &params) {
+                        // The conditional update decides between concurrent submissions.
+                        Ok(step) if tx.record_totp_step(&factor_id, step, now)? => {
+                            LoginOutcome::Success
+                        }
+                        Ok(_) | Err(VerifyError::Replayed) => LoginOutcome::ReplayedCode,
+                        Err(VerifyError::InvalidCode) => LoginOutcome::WrongCode,
+                    }
+                }
+                SecondFactor::Recovery(code) => {
+                    if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
+                        LoginOutcome::RecoveryCode
+                    } else {
+                        LoginOutcome::WrongRecoveryCode
+                    }
+                }
+            };
+            if !matches!(outcome, LoginOutcome::Success | LoginOutcome::RecoveryCode) {
+                return self.fail_second_factor(tx, &live, throttle, outcome, origin, now);
+            }
+            if !tx.consume_challenge(&live.challenge.id, now)? {
+                return refuse(Refusal::InvalidChallenge);
+            }
+            let after = self.policy.second_factor.after_success(throttle);
+            if after != throttle {
+                tx.save_otp_throttle(&user.id, &after)?;
+            }
+            self.record_attempt(tx, &live.attempt(origin, now), outcome)?;
+            if outcome == LoginOutcome::RecoveryCode {
+                let remaining = tx.remaining_recovery_codes(&user.id)?;
+                record(
+                    tx,
+                    &Context::of_user(user, origin, now),
+                    user,
+                    SecurityEvent::RecoveryCodeUsed { remaining },
+                )?;
+            }
+            let grant = Grant {
+                client: live.challenge.client,
+                amr: Amr::PasswordOtp,
+                enrollment_deadline: None,
+            };
+            Ok(Decided::Done(self.open_session(tx, user, grant, origin, now)?))
+        })?;
+        self.sign_session(opened.into_result()?, now)
+    }
+
+    /// A failed second factor: counted by the account's throttle as well.
+    fn fail_second_factor<T>(
+        &self,
+        tx: &mut Tx<'_>,
+        live: &LiveChallenge,
+        throttle: ThrottleState,
+        outcome: LoginOutcome,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<Decided<T>, StoreError> {
+        let user = &live.user;
+        let after = self.policy.second_factor.after_failure(throttle, now);
+        tx.save_otp_throttle(&user.id, &after)?;
+        if after.locked_at.is_some() && throttle.locked_at.is_none() {
+            let ctx = Context {
+                actor: Actor::System,
+                origin,
+                at: now,
+            };
+            record(
+                tx,
+                &ctx,
+                user,
+                SecurityEvent::TwoFactorLocked {
+                    consecutive_failures: after.consecutive_failures,
+                },
+            )?;
+        }
+        self.refuse_code(tx, live, outcome, origin, now)
+    }
+}

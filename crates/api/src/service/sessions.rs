@@ -1,0 +1,48 @@
+//! A user's own sessions (devices): listing and ending them.
+
+use auth_core::ids::SessionId;
+use persistence::records::{SessionRecord, UserRecord};
+
+use super::{
+    refusal::{Missing, Refusal},
+    ServiceError, Services,
+};
+
+/// The user's live sessions, most recently used first, and which one is
+/// asking.
+#[derive(Debug)]
+pub struct SessionList {
+    pub sessions: Vec<SessionRecord>,
+    pub current: SessionId,
+}
+
+impl Services {
+    pub fn sessions(
+        &self,
+        user: &UserRecord,
+        current: &SessionId,
+    ) -> Result<SessionList, ServiceError> {
+        let now = self.clock.now();
+        let sessions = self.store.read(|tx| tx.user_sessions(&user.id, now))?;
+        Ok(SessionList {
+            sessions,
+            current: current.clone(),
+        })
+    }
+
+    pub fn end_session(
+        &self,
+        user: &UserRecord,
+        session_id: &SessionId,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        if self
+            .store
+            .write(|tx| tx.revoke_own_session(&user.id, session_id, now))?
+        {
+            Ok(())
+        } else {
+            Err(Refusal::NotFound(Missing::Session).into())
+        }
+    }
+}
