@@ -291,7 +291,8 @@ impl Authenticator {
                     .to_owned();
             }
             if self.clock.is_adjustable() {
-                self.clock.advance(Duration::from_secs(u64::from(p.period_secs)));
+                self.clock
+                    .advance(Duration::from_secs(u64::from(p.period_secs)));
             } else {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }

@@ -1,7 +1,9 @@
 //! End-to-end tests: the real application over real HTTP, one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot go on should stop
 
 mod helpers;
 
+mod architecture;
 mod attacks;
 mod cli;
 mod enforcement;

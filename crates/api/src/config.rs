@@ -11,6 +11,7 @@ use auth_core::{
     totp::{Algorithm, TotpParams},
 };
 use persistence::DatabaseUrl;
+use secrecy::SecretString;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {message}")]
@@ -32,10 +33,11 @@ pub enum LogFormat {
 }
 
 /// Where a key comes from: given inline, given as a file, or (outside
-/// production) generated once into the data directory.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// production) generated once into the data directory. An inline key is
+/// held as a secret: `Debug` (and so any log of the settings) redacts it.
+#[derive(Clone, Debug)]
 pub enum KeySource {
-    Inline(String),
+    Inline(SecretString),
     File(PathBuf),
     Generated,
 }
@@ -160,7 +162,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 
     fn key(&self, inline: &'static str, file: &'static str) -> KeySource {
         if let Some(v) = self.get(inline) {
-            KeySource::Inline(v)
+            KeySource::Inline(SecretString::from(v))
         } else if let Some(p) = self.get(file) {
             KeySource::File(PathBuf::from(p))
         } else {
@@ -274,10 +276,15 @@ impl Settings {
             },
             signing_key: v.key("AUTHGATE_SIGNING_KEY", "AUTHGATE_SIGNING_KEY_FILE"),
             encryption_key: v.key("AUTHGATE_ENCRYPTION_KEY", "AUTHGATE_ENCRYPTION_KEY_FILE"),
-            bootstrap_admin_email: v.parse(
-                "AUTHGATE_BOOTSTRAP_ADMIN_EMAIL",
-                "admin@localhost".parse::<Email>().expect("valid default"),
-            )?,
+            bootstrap_admin_email: v
+                .get("AUTHGATE_BOOTSTRAP_ADMIN_EMAIL")
+                .unwrap_or_else(|| "admin@localhost".into())
+                .trim()
+                .parse::<Email>()
+                .map_err(|e| ConfigError {
+                    var: "AUTHGATE_BOOTSTRAP_ADMIN_EMAIL",
+                    message: e.to_string(),
+                })?,
             trust_proxy_headers: v.parse("AUTHGATE_TRUST_PROXY_HEADERS", false)?,
             log_filter: v.get("AUTHGATE_LOG").unwrap_or_else(|| "info".into()),
             log_format,
@@ -303,7 +310,7 @@ impl Settings {
                 ("AUTHGATE_SIGNING_KEY(_FILE)", &settings.signing_key),
                 ("AUTHGATE_ENCRYPTION_KEY(_FILE)", &settings.encryption_key),
             ] {
-                if *source == KeySource::Generated {
+                if matches!(source, KeySource::Generated) {
                     return Err(ConfigError {
                         var: if var.starts_with("AUTHGATE_SIGNING") {
                             "AUTHGATE_SIGNING_KEY_FILE"

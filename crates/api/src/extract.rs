@@ -50,10 +50,9 @@ impl FromRequest for Authenticated {
             let found =
                 web::block(move || services.store.query(|tx| tx.principal(&sid, at))).await??;
             match found {
-                Some(principal) if principal.user.id.as_str() == claims.sub => Ok(Self {
-                    principal,
-                    claims,
-                }),
+                Some(principal) if principal.user.id.as_str() == claims.sub => {
+                    Ok(Self { principal, claims })
+                }
                 _ => Err(ApiError::Unauthorized),
             }
         })

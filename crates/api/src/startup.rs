@@ -47,8 +47,8 @@ pub fn services(settings: &Settings) -> Result<Services, StartupError> {
 /// The same on a given clock (tests move an adjustable one forward).
 pub fn services_with_clock(settings: &Settings, clock: Clock) -> Result<Services, StartupError> {
     let keys = keys::load(settings, clock.now())?;
-    let secrets =
-        SecretBox::new(&keys.encryption).map_err(|e| StartupError::Setup(e.to_string()))?;
+    let secrets = SecretBox::new(keys.encryption.as_slice())
+        .map_err(|e| StartupError::Setup(e.to_string()))?;
     let store = Store::open(
         &DbConfig {
             url: settings.database_url.clone(),

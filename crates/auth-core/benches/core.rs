@@ -4,6 +4,7 @@
 //! `cargo bench -p auth-core` runs them all in well under three minutes
 //! (2 s of measurement per benchmark, argon2 with 10 flat samples).
 //! Filter as usual: `cargo bench -p auth-core -- argon2`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot go on should stop
 
 use std::{hint::black_box, time::Duration};
 
@@ -42,10 +43,10 @@ fn totp(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("totp");
     g.bench_function("verify_window_1/valid", |b| {
-        b.iter(|| params.verify(black_box(&secret), black_box(&good), black_box(NOW)))
+        b.iter(|| params.verify(black_box(&secret), black_box(&good), black_box(NOW)));
     });
     g.bench_function("verify_window_1/invalid", |b| {
-        b.iter(|| params.verify(black_box(&secret), black_box(&bad), black_box(NOW)))
+        b.iter(|| params.verify(black_box(&secret), black_box(&bad), black_box(NOW)));
     });
     g.finish();
 }
@@ -59,7 +60,8 @@ fn jwt(c: &mut Criterion) {
         Duration::from_secs(900),
     );
     let user_id = UserId::from_stored("0b9f3a52-5d0c-4a57-9d8e-2f9a3c1e7b64".into());
-    let organization_id = OrganizationId::from_stored("7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into());
+    let organization_id =
+        OrganizationId::from_stored("7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into());
     let session_id = SessionId::from_stored("3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7".into());
     let subject = Subject {
         user_id: &user_id,
@@ -75,10 +77,10 @@ fn jwt(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("jwt");
     g.bench_function("sign_eddsa", |b| {
-        b.iter(|| issuer.sign(black_box(&subject), "jti-1".into(), black_box(NOW)))
+        b.iter(|| issuer.sign(black_box(&subject), "jti-1".into(), black_box(NOW)));
     });
     g.bench_function("verify_eddsa", |b| {
-        b.iter(|| issuer.verify(black_box(&token), black_box(later)).unwrap())
+        b.iter(|| issuer.verify(black_box(&token), black_box(later)).unwrap());
     });
     g.finish();
 }
@@ -88,10 +90,10 @@ fn qr_codes(c: &mut Criterion) {
     // ~1.5 ms per call: fewer samples fit the 2 s budget.
     g.sample_size(30);
     g.bench_function("svg", |b| {
-        b.iter(|| qr::svg(black_box(OTPAUTH_URI)).unwrap())
+        b.iter(|| qr::svg(black_box(OTPAUTH_URI)).unwrap());
     });
     g.bench_function("png", |b| {
-        b.iter(|| qr::png(black_box(OTPAUTH_URI)).unwrap())
+        b.iter(|| qr::png(black_box(OTPAUTH_URI)).unwrap());
     });
     g.finish();
 }
@@ -108,7 +110,7 @@ fn argon2(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(4));
     g.bench_function("hash_owasp_default", |b| {
-        b.iter(|| hasher.hash(black_box(&password), &mut OsRng).unwrap())
+        b.iter(|| hasher.hash(black_box(&password), &mut OsRng).unwrap());
     });
     // What a password login actually spends (same cost, parameters read
     // back from the stored PHC string).
@@ -117,7 +119,7 @@ fn argon2(c: &mut Criterion) {
             hasher
                 .verify(black_box(&password), black_box(&stored))
                 .unwrap()
-        })
+        });
     });
     g.finish();
 }

@@ -80,7 +80,8 @@ id_type!(
 
 fn is_external_id(s: &str) -> bool {
     (1..=MAX_EXTERNAL_LEN).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// RFC 9562 version 4: 122 random bits in the canonical 8-4-4-4-12 form.

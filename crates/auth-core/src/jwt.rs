@@ -48,7 +48,7 @@ pub enum TokenError {
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
-    seed: [u8; 32],
+    seed: zeroize::Zeroizing<[u8; 32]>,
     public_x: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -77,11 +77,11 @@ impl SigningKey {
         // The key id is derived from the public key, so every instance that
         // loads the same key names it the same way.
         let kid = B64URL.encode(&Sha256::digest(public)[..12]);
-        let mut der = PKCS8_V1_PREFIX.to_vec();
+        let mut der = zeroize::Zeroizing::new(PKCS8_V1_PREFIX.to_vec());
         der.extend_from_slice(&seed);
         Self {
             kid,
-            seed,
+            seed: zeroize::Zeroizing::new(seed),
             encoding: EncodingKey::from_ed_der(&der),
             // `public_x` is base64url we just wrote: decoding it cannot fail.
             #[allow(clippy::expect_used)]
@@ -110,11 +110,11 @@ impl SigningKey {
     }
 
     pub fn to_pkcs8_pem(&self) -> String {
-        let mut der = PKCS8_V1_PREFIX.to_vec();
-        der.extend_from_slice(&self.seed);
+        let mut der = zeroize::Zeroizing::new(PKCS8_V1_PREFIX.to_vec());
+        der.extend_from_slice(self.seed.as_slice());
         format!(
             "-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n",
-            B64.encode(der)
+            B64.encode(der.as_slice())
         )
     }
 
@@ -317,7 +317,9 @@ mod tests {
 
     #[test]
     fn a_token_from_another_key_is_refused() {
-        let token = issuer(SigningKey::from_seed([8; 32])).sign(&subject(), "j".into(), T0).unwrap();
+        let token = issuer(SigningKey::from_seed([8; 32]))
+            .sign(&subject(), "j".into(), T0)
+            .unwrap();
         assert_eq!(
             issuer(SigningKey::from_seed([7; 32])).verify(&token, T0),
             Err(TokenError::UnknownKey)
@@ -386,7 +388,9 @@ mod tests {
     #[test]
     fn a_retired_key_still_verifies_its_tokens() {
         let old = SigningKey::from_seed([8; 32]);
-        let token = issuer(old.clone()).sign(&subject(), "j".into(), T0).unwrap();
+        let token = issuer(old.clone())
+            .sign(&subject(), "j".into(), T0)
+            .unwrap();
         let rotated = TokenIssuer::new(
             SigningKey::from_seed([7; 32]),
             vec![old],

@@ -8,7 +8,7 @@ use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
 /// A freshly minted secret, e.g. `rt_3q2+…`. Its `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct OpaqueToken(String);
 
 impl OpaqueToken {

@@ -27,8 +27,9 @@ pub enum PasswordError {
     Hashing,
 }
 
-/// A password as typed. Its `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
+/// A password as typed. Its `Debug` never prints it, and its memory is
+/// wiped when it is dropped.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct Password(String);
 
 impl Password {

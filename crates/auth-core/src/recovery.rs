@@ -11,7 +11,7 @@ pub const RECOVERY_CODE_COUNT: usize = 10;
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// One recovery code as shown to the user.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct RecoveryCode(String);
 
 impl std::fmt::Debug for RecoveryCode {

@@ -61,8 +61,9 @@ pub enum TotpError {
     UnknownAlgorithm,
 }
 
-/// A shared TOTP key. Its `Debug` never prints the key.
-#[derive(Clone, PartialEq, Eq)]
+/// A shared TOTP key. Its `Debug` never prints the key, and its memory is
+/// wiped when it is dropped.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct TotpSecret(Vec<u8>);
 
 impl TotpSecret {

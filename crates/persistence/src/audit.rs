@@ -45,10 +45,12 @@ impl Tx<'_> {
         let (action, details) = e.event.split();
         diesel::insert_into(ae::table)
             .values((
-                ae::organization_id.eq(e.organization_id.map(|o| o.as_str())),
+                ae::organization_id.eq(e
+                    .organization_id
+                    .map(auth_core::ids::OrganizationId::as_str)),
                 ae::actor_type.eq(e.actor.kind()),
-                ae::actor_id.eq(e.actor.user_id().map(|u| u.as_str())),
-                ae::target_user_id.eq(e.target_user_id.map(|u| u.as_str())),
+                ae::actor_id.eq(e.actor.user_id().map(auth_core::ids::UserId::as_str)),
+                ae::target_user_id.eq(e.target_user_id.map(auth_core::ids::UserId::as_str)),
                 ae::action.eq(action),
                 ae::ip.eq(e.ip),
                 ae::details.eq(details.to_string()),

@@ -79,8 +79,9 @@ impl Tx<'_> {
                 algorithm: Algorithm::default(),
             });
         };
-        let secret = TotpSecret::from_bytes(self.secrets.open(&row.secret_ciphertext, &row.user_id)?)
-            .map_err(corrupt)?;
+        let secret =
+            TotpSecret::from_bytes(self.secrets.open(&row.secret_ciphertext, &row.user_id)?)
+                .map_err(corrupt)?;
         let algorithm = row.algorithm.parse().map_err(corrupt)?;
         let state = match row.state.as_str() {
             PENDING => TwoFactor::Pending(PendingEnrollment {
@@ -129,15 +130,16 @@ impl Tx<'_> {
                 .filter(au::state.eq(PENDING)),
         )
         .execute(self.conn)?;
+        let sealed = self
+            .secrets
+            .seal(new.pending.secret.as_bytes(), new.user_id.as_str())?;
         diesel::insert_into(au::table)
             .values((
                 au::id.eq(new.id.as_str()),
                 au::user_id.eq(new.user_id.as_str()),
                 au::name.eq(new.name),
                 au::state.eq(PENDING),
-                au::secret_ciphertext.eq(self
-                    .secrets
-                    .seal(new.pending.secret.as_bytes(), new.user_id.as_str())),
+                au::secret_ciphertext.eq(sealed),
                 au::algorithm.eq(new.algorithm.as_str()),
                 au::created_at.eq(new.pending.started_at.as_millis()),
             ))
@@ -182,7 +184,11 @@ impl Tx<'_> {
             au::table
                 .find(id.as_str())
                 .filter(au::state.eq(ENABLED))
-                .filter(au::last_used_step.is_null().or(au::last_used_step.lt(step.0))),
+                .filter(
+                    au::last_used_step
+                        .is_null()
+                        .or(au::last_used_step.lt(step.0)),
+                ),
         )
         .set((
             au::last_used_step.eq(step.0),
@@ -195,6 +201,10 @@ impl Tx<'_> {
     /// Removes every authenticator of the user, pending or enabled. True
     /// when there was one.
     pub fn delete_factors(&mut self, user_id: &UserId) -> Result<bool, StoreError> {
-        Ok(diesel::delete(au::table.filter(au::user_id.eq(user_id.as_str()))).execute(self.conn)? > 0)
+        Ok(
+            diesel::delete(au::table.filter(au::user_id.eq(user_id.as_str())))
+                .execute(self.conn)?
+                > 0,
+        )
     }
 }

@@ -1,4 +1,4 @@
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{fmt, time::Duration};
 
 use diesel::{
     connection::SimpleConnection,
@@ -9,7 +9,8 @@ use diesel::{
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::{error::StoreError, secret_box::SecretBox};
+pub use crate::url::DatabaseUrl;
+use crate::{checkpoint::Checkpoints, error::StoreError, secret_box::SecretBox};
 
 /// One connection type over both backends, so every query is written once
 /// against the portable schema.
@@ -23,79 +24,6 @@ pub(crate) type Conn = AnyConnection;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
-
-/// Where the data lives, parsed from `AUTHGATE_DATABASE_URL`.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    /// A libpq URL, `postgres://` or `postgresql://`.
-    Postgres(String),
-}
-
-impl DatabaseUrl {
-    /// `postgres://…` and `postgresql://…` select PostgreSQL; `sqlite://PATH`
-    /// or a plain path select SQLite. Other schemes are refused rather than
-    /// mistaken for a file name.
-    pub fn parse(url: &str) -> Result<Self, StoreError> {
-        let url = url.trim();
-        if url.is_empty() {
-            return Err(StoreError::InvalidUrl("the URL is empty".into()));
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(url.to_owned()));
-        }
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(StoreError::InvalidUrl("sqlite:// needs a file path".into()));
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        if let Some((scheme, _)) = url.split_once("://") {
-            return Err(StoreError::InvalidUrl(format!(
-                "unsupported scheme {scheme:?}; use postgres://, postgresql://, sqlite://PATH or a file path"
-            )));
-        }
-        if url == ":memory:" {
-            return Err(StoreError::InvalidUrl(
-                ":memory: gives each pooled connection its own database; use a file".into(),
-            ));
-        }
-        Ok(Self::Sqlite(PathBuf::from(url)))
-    }
-
-    pub fn backend(&self) -> &'static str {
-        match self {
-            DatabaseUrl::Sqlite(_) => "sqlite",
-            DatabaseUrl::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// Never prints a password that may be embedded in the URL.
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
-            DatabaseUrl::Postgres(url) => {
-                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                match rest.split_once('@') {
-                    Some((userinfo, host)) => {
-                        let user = userinfo.split(':').next().unwrap_or_default();
-                        let hidden = if userinfo.contains(':') { ":***" } else { "" };
-                        write!(f, "{scheme}://{user}{hidden}@{host}")
-                    }
-                    None => write!(f, "{url}"),
-                }
-            }
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({self})")
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct DbConfig {
@@ -190,57 +118,6 @@ pub struct Store {
     writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
     /// SQLite: the background checkpointer, stopped with the last clone.
     _checkpoints: Option<std::sync::Arc<Checkpoints>>,
-}
-
-/// Moves SQLite's WAL into the database file every second, off the request
-/// path. RESTART waits (briefly) for readers of old snapshots so the next
-/// writer starts the WAL over: under steady load a passive checkpoint
-/// alone let the WAL grow without bound, and a restart then spent ~300 ms
-/// replaying it.
-struct Checkpoints {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Checkpoints {
-    fn start(path: PathBuf) -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let spawned = std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || {
-                let Ok(mut conn) = SqliteConnection::establish(&path.to_string_lossy()) else {
-                    return;
-                };
-                // Wait at most this long for readers (a busy moment just
-                // skips a checkpoint); truncate a WAL that grew past 64 MiB.
-                let _ = conn.batch_execute(
-                    "PRAGMA busy_timeout = 100; PRAGMA journal_size_limit = 67108864;",
-                );
-                // Four ticks a second to notice `stop`; one checkpoint a second.
-                let mut ticks = 0u32;
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(250));
-                    ticks = ticks.wrapping_add(1);
-                    if ticks.is_multiple_of(4) {
-                        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(RESTART)") {
-                            tracing::warn!(error = %e, "SQLite checkpoint failed");
-                        }
-                    }
-                }
-                // A last, complete checkpoint leaves a tidy database behind.
-                let _ = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the SQLite checkpoint thread");
-        }
-        Self { stop }
-    }
-}
-
-impl Drop for Checkpoints {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
 }
 
 /// One unit of work on one connection, inside a transaction.
@@ -397,49 +274,4 @@ fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_and_plain_paths_are_accepted() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://./data/a.db").unwrap(),
-            DatabaseUrl::Sqlite("./data/a.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("/tmp/a.db").unwrap(),
-            DatabaseUrl::Sqlite("/tmp/a.db".into())
-        );
-    }
-
-    #[test]
-    fn postgres_urls_select_postgres_and_never_print_the_password() {
-        let url = DatabaseUrl::parse("postgresql://app:s3cret@db:5432/authgate").unwrap();
-        assert_eq!(url.backend(), "postgres");
-        assert_eq!(url.to_string(), "postgresql://app:***@db:5432/authgate");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(
-            DatabaseUrl::parse("postgres://h/db").unwrap().backend(),
-            "postgres"
-        );
-    }
-
-    #[test]
-    fn unknown_schemes_and_memory_databases_are_refused() {
-        assert!(matches!(
-            DatabaseUrl::parse("mysql://x/y"),
-            Err(StoreError::InvalidUrl(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse(":memory:"),
-            Err(StoreError::InvalidUrl(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse(""),
-            Err(StoreError::InvalidUrl(_))
-        ));
-    }
 }

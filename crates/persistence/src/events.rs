@@ -37,10 +37,13 @@ impl Tx<'_> {
     pub fn insert_login_event(&mut self, e: &NewLoginEvent) -> Result<(), StoreError> {
         diesel::insert_into(le::table)
             .values((
-                le::user_id.eq(e.user_id.as_ref().map(|u| u.as_str())),
-                le::organization_id.eq(e.organization_id.as_ref().map(|o| o.as_str())),
+                le::user_id.eq(e.user_id.as_ref().map(auth_core::ids::UserId::as_str)),
+                le::organization_id.eq(e
+                    .organization_id
+                    .as_ref()
+                    .map(auth_core::ids::OrganizationId::as_str)),
                 le::outcome.eq(e.outcome.as_str()),
-                le::client.eq(e.client.map(|c| c.as_str())),
+                le::client.eq(e.client.map(auth_core::identity::ClientKind::as_str)),
                 le::ip.eq(&e.origin.ip),
                 le::user_agent.eq(&e.origin.user_agent),
                 le::created_at.eq(e.at.as_millis()),

@@ -7,6 +7,7 @@
 mod audit;
 mod authenticators;
 mod challenges;
+mod checkpoint;
 mod db;
 mod error;
 mod events;
@@ -16,10 +17,11 @@ mod recovery;
 mod schema;
 pub mod secret_box;
 mod sessions;
+mod url;
 mod users;
 
+pub use authenticators::{NewFactor, StoredFactor, DEFAULT_AUTHENTICATOR_NAME};
 pub use db::{DatabaseUrl, DbConfig, Store, Tx};
 pub use error::StoreError;
-pub use authenticators::{NewFactor, StoredFactor, DEFAULT_AUTHENTICATOR_NAME};
 pub use secret_box::SecretBox;
 pub use sessions::Rotation;

@@ -18,6 +18,8 @@ pub enum SecretBoxError {
     KeyLength,
     #[error("a stored secret could not be decrypted (wrong key or tampered row)")]
     Decrypt,
+    #[error("a secret could not be encrypted")]
+    Encrypt,
 }
 
 #[derive(Clone)]
@@ -38,7 +40,7 @@ impl SecretBox {
         Ok(Self { cipher })
     }
 
-    pub fn seal(&self, plaintext: &[u8], owner: &str) -> Vec<u8> {
+    pub fn seal(&self, plaintext: &[u8], owner: &str) -> Result<Vec<u8>, SecretBoxError> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher
@@ -50,12 +52,12 @@ impl SecretBox {
                 },
             )
             // Encryption only fails for inputs beyond 256 GiB.
-            .expect("XChaCha20-Poly1305 encryption");
+            .map_err(|_| SecretBoxError::Encrypt)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
-        out
+        Ok(out)
     }
 
     pub fn open(&self, stored: &[u8], owner: &str) -> Result<Vec<u8>, SecretBoxError> {
@@ -82,7 +84,7 @@ mod tests {
     #[test]
     fn sealed_secrets_open_for_their_owner_only() {
         let sb = SecretBox::new(&[9; 32]).unwrap();
-        let sealed = sb.seal(b"the secret", "user-1");
+        let sealed = sb.seal(b"the secret", "user-1").unwrap();
         assert!(!sealed.windows(10).any(|w| w == b"the secret"));
         assert_eq!(sb.open(&sealed, "user-1").unwrap(), b"the secret");
         assert_eq!(sb.open(&sealed, "user-2"), Err(SecretBoxError::Decrypt));
@@ -90,7 +92,7 @@ mod tests {
 
     #[test]
     fn another_key_or_a_flipped_bit_does_not_open() {
-        let sealed = SecretBox::new(&[9; 32]).unwrap().seal(b"s", "u");
+        let sealed = SecretBox::new(&[9; 32]).unwrap().seal(b"s", "u").unwrap();
         assert!(SecretBox::new(&[8; 32])
             .unwrap()
             .open(&sealed, "u")
@@ -106,7 +108,7 @@ mod tests {
     #[test]
     fn each_seal_uses_a_fresh_nonce() {
         let sb = SecretBox::new(&[9; 32]).unwrap();
-        assert_ne!(sb.seal(b"s", "u"), sb.seal(b"s", "u"));
+        assert_ne!(sb.seal(b"s", "u").unwrap(), sb.seal(b"s", "u").unwrap());
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! The SQLite and PostgreSQL migration trees stay in lockstep: same version
 //! names, and applied, the same tables with the same columns.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot go on should stop
 
 use std::{collections::BTreeMap, time::Duration};
 
 use auth_core::{enrollment::TwoFactor, ids::UserId, totp::TimeStep};
+use diesel::migration::MigrationSource;
 use diesel::{
     connection::SimpleConnection,
     sql_types::{Binary, Text},
     Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection,
 };
-use diesel::migration::MigrationSource;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use persistence::{DatabaseUrl, DbConfig, SecretBox, Store};
 
@@ -165,17 +166,22 @@ fn a_database_of_the_previous_release_keeps_its_authenticator() {
     let key = [9u8; 32];
     let user = "0b9f3a52-5d0c-4a57-9d8e-2f9a3c1e7b64";
     let secret = b"12345678901234567890".to_vec();
-    let sealed = SecretBox::new(&key).unwrap().seal(&secret, user);
+    let sealed = SecretBox::new(&key).unwrap().seal(&secret, user).unwrap();
     match &db.url {
         DatabaseUrl::Sqlite(path) => {
             let mut c = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
             migrate_up_to(&mut c, SQLITE, BEFORE_AUTHENTICATORS);
             seed_previous_schema(&mut c, user);
-            diesel::sql_query(INSERT_FACTOR.replace('$', "?").replace("?1", "?").replace("?2", "?"))
-                .bind::<Text, _>(user)
-                .bind::<Binary, _>(&sealed)
-                .execute(&mut c)
-                .unwrap();
+            diesel::sql_query(
+                INSERT_FACTOR
+                    .replace('$', "?")
+                    .replace("?1", "?")
+                    .replace("?2", "?"),
+            )
+            .bind::<Text, _>(user)
+            .bind::<Binary, _>(&sealed)
+            .execute(&mut c)
+            .unwrap();
         }
         DatabaseUrl::Postgres(url) => {
             let mut c = PgConnection::establish(url).unwrap();

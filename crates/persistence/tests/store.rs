@@ -1,4 +1,5 @@
 //! The store against a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot go on should stop
 
 use std::{
     sync::{Arc, Barrier},

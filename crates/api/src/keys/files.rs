@@ -7,6 +7,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use secrecy::ExposeSecret;
+
 use super::KeyError;
 use crate::config::{KeySource, Settings};
 
@@ -28,7 +30,7 @@ pub(super) fn material(
     generate: impl FnOnce() -> String,
 ) -> Result<String, KeyError> {
     match source {
-        KeySource::Inline(v) => Ok(v.clone()),
+        KeySource::Inline(v) => Ok(v.expose_secret().to_owned()),
         KeySource::File(path) => read(path).map_err(|e| KeyError::Invalid {
             var: file_var,
             message: e.to_string(),

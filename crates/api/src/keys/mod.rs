@@ -34,7 +34,7 @@ pub struct Keys {
     pub signing: SigningKey,
     /// Recently retired signing keys, still trusted for verification.
     pub retired: Vec<SigningKey>,
-    pub encryption: [u8; 32],
+    pub encryption: zeroize::Zeroizing<[u8; 32]>,
 }
 
 pub fn load(settings: &Settings, now: UnixTime) -> Result<Keys, KeyError> {
@@ -57,6 +57,7 @@ pub fn load(settings: &Settings, now: UnixTime) -> Result<Keys, KeyError> {
         .decode(encryption_b64.trim())
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(zeroize::Zeroizing::new)
         .ok_or_else(|| KeyError::Invalid {
             var: "AUTHGATE_ENCRYPTION_KEY",
             message: "expected 32 bytes, base64-encoded".into(),
@@ -161,7 +162,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = settings(tmp.path());
         s.signing_key = KeySource::File(tmp.path().join("nope.pem"));
-        let err = load(&s, now()).err().expect("a missing key file is an error");
+        let err = load(&s, now())
+            .err()
+            .expect("a missing key file is an error");
         assert!(
             err.to_string()
                 .starts_with("AUTHGATE_SIGNING_KEY_FILE: cannot read"),
@@ -174,6 +177,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = settings(tmp.path());
         s.encryption_key = KeySource::Inline("c2hvcnQ=".into());
+        assert!(
+            !format!("{s:?}").contains("c2hvcnQ="),
+            "Debug redacts inline keys"
+        );
         assert!(matches!(
             load(&s, now()),
             Err(KeyError::Invalid {

@@ -78,7 +78,7 @@ impl KeyRing {
                 *guard = fresh;
             }
             Err(e) => {
-                tracing::error!(error = %e, "re-reading the signing keys failed; keeping the current ones")
+                tracing::error!(error = %e, "re-reading the signing keys failed; keeping the current ones");
             }
         }
     }

@@ -55,7 +55,11 @@ pub enum ApiError {
 fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
     use StatusCode as S;
     match r {
-        Refusal::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials"),
+        Refusal::InvalidCredentials => (
+            S::UNAUTHORIZED,
+            "invalid_credentials",
+            "Invalid credentials",
+        ),
         Refusal::InvalidPassword => (S::UNAUTHORIZED, "invalid_password", "Invalid password"),
         Refusal::InvalidCode => (S::UNAUTHORIZED, "invalid_code", "Invalid code"),
         Refusal::InvalidChallenge => (S::UNAUTHORIZED, "invalid_challenge", "Invalid challenge"),
@@ -67,9 +71,11 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
             "Two-factor authentication is enforced",
         ),
         Refusal::NotFound(_) => (S::NOT_FOUND, "not_found", "Not found"),
-        Refusal::TooManyAttempts { .. } => {
-            (S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
-        }
+        Refusal::TooManyAttempts { .. } => (
+            S::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many attempts",
+        ),
         Refusal::Locked => (S::TOO_MANY_REQUESTS, "account_locked", "Locked"),
         Refusal::TwoFactorAlreadyEnabled => (S::CONFLICT, "two_factor_already_enabled", "Conflict"),
         Refusal::NoPendingEnrollment => (S::CONFLICT, "no_pending_enrollment", "Conflict"),
@@ -88,9 +94,11 @@ impl ApiError {
         use StatusCode as S;
         match self {
             ApiError::InvalidRequest(_) => (S::BAD_REQUEST, "invalid_request", "Invalid request"),
-            ApiError::PayloadTooLarge => {
-                (S::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
-            }
+            ApiError::PayloadTooLarge => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+            ),
             ApiError::UnsupportedMediaType => (
                 S::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -101,9 +109,11 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::RouteNotFound => {
                 (S::NOT_FOUND, "not_found", "Not found")
             }
-            ApiError::MethodNotAllowed(_) => {
-                (S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
-            }
+            ApiError::MethodNotAllowed(_) => (
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
             ApiError::Refused(r) => refusal_problem(r),
             ApiError::Unavailable => (
                 S::SERVICE_UNAVAILABLE,
@@ -163,7 +173,10 @@ impl ResponseError for ApiError {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
             ApiError::Refused(Refusal::TooManyAttempts { retry_after }) => {
-                res.insert_header((header::RETRY_AFTER, retry_after.as_secs().max(1).to_string()));
+                res.insert_header((
+                    header::RETRY_AFTER,
+                    retry_after.as_secs().max(1).to_string(),
+                ));
             }
             // Only a person can lift the lock; suggest checking back daily.
             ApiError::Refused(Refusal::Locked) => {

@@ -39,10 +39,7 @@ pub fn recovery_code(code: &str) -> Result<RecoveryCode, ApiError> {
 }
 
 /// Exactly one of a TOTP code and a recovery code.
-pub fn second_factor(
-    code: Option<&str>,
-    recovery: Option<&str>,
-) -> Result<SecondFactor, ApiError> {
+pub fn second_factor(code: Option<&str>, recovery: Option<&str>) -> Result<SecondFactor, ApiError> {
     match (code, recovery) {
         (Some(c), None) => Ok(SecondFactor::Totp(self::code(c)?)),
         (None, Some(rc)) => Ok(SecondFactor::Recovery(recovery_code(rc)?)),

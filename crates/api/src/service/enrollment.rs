@@ -225,13 +225,8 @@ impl Services {
     ) -> Result<IssuedTokens, ServiceError> {
         let now = self.clock.now();
         let opened = self.store.write(|tx| {
-            let live = proceed!(self.live_challenge(
-                tx,
-                token,
-                ChallengeKind::Enrollment,
-                origin,
-                now
-            )?);
+            let live =
+                proceed!(self.live_challenge(tx, token, ChallengeKind::Enrollment, origin, now)?);
             let source = EnrollmentSource::Required;
             match self.enable_pending(tx, &live.user, code, source, origin, now)? {
                 Decided::Done(()) => {}

@@ -4,13 +4,10 @@ use auth_core::{
     identity::{ClientKind, Email},
     outcome::LoginOutcome,
     password::Password,
-    policy::{decide_login, LoginDecision, Requirement},
+    policy::{decide_login, LoginDecision},
     throttle::PasswordFailures,
 };
-use persistence::{
-    records::{ChallengeKind, RequestOrigin, UserRecord},
-    StoreError, Tx,
-};
+use persistence::records::{ChallengeKind, RequestOrigin};
 
 use super::{
     challenge::Challenge,
@@ -38,18 +35,6 @@ pub enum LoginStep {
 }
 
 impl Services {
-    /// Where 2FA stands for `user` under their organization's policy.
-    pub(crate) fn requirement(
-        &self,
-        tx: &mut Tx<'_>,
-        user: &UserRecord,
-    ) -> Result<Requirement, StoreError> {
-        let org = tx
-            .organization(&user.organization_id)?
-            .ok_or_else(|| StoreError::Corrupt(format!("user {} has no organization", user.id)))?;
-        Ok(Requirement::of(&user.facts(), &org.policy))
-    }
-
     /// Step one: email and password. Unknown email, wrong password and a
     /// throttled attempt: the same refusal after the same work.
     pub fn login(
@@ -133,9 +118,10 @@ impl Services {
                         enrollment_deadline,
                     }),
                 ),
-                LoginDecision::OtpRequired => {
-                    (LoginOutcome::OtpRequired, Next::Challenge(ChallengeKind::Otp))
-                }
+                LoginDecision::OtpRequired => (
+                    LoginOutcome::OtpRequired,
+                    Next::Challenge(ChallengeKind::Otp),
+                ),
                 LoginDecision::EnrollmentRequired => (
                     LoginOutcome::EnrollmentRequired,
                     Next::Challenge(ChallengeKind::Enrollment),

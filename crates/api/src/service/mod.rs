@@ -27,10 +27,11 @@ use std::time::Duration;
 
 use auth_core::{
     password::PasswordHasher,
+    policy::Requirement,
     throttle::{PasswordPolicy, SecondFactorPolicy},
     totp::{Algorithm, TotpParams},
 };
-use persistence::Store;
+use persistence::{records::UserRecord, Store, StoreError, Tx};
 
 pub use refusal::{Decided, Refusal, ServiceError};
 
@@ -80,4 +81,18 @@ pub struct Services {
     pub metrics: std::sync::Arc<Metrics>,
     pub policy: AuthPolicy,
     pub clock: Clock,
+}
+
+impl Services {
+    /// Where 2FA stands for `user` under their organization's policy.
+    pub(crate) fn requirement(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+    ) -> Result<Requirement, StoreError> {
+        let org = tx
+            .organization(&user.organization_id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("user {} has no organization", user.id)))?;
+        Ok(Requirement::of(&user.facts(), &org.policy))
+    }
 }

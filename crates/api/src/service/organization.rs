@@ -43,10 +43,7 @@ fn hours(d: Duration) -> u64 {
     d.as_secs() / 3600
 }
 
-fn own_organization(
-    tx: &mut Tx<'_>,
-    admin: &UserRecord,
-) -> Result<OrganizationRecord, StoreError> {
+fn own_organization(tx: &mut Tx<'_>, admin: &UserRecord) -> Result<OrganizationRecord, StoreError> {
     tx.organization(&admin.organization_id)?
         .ok_or_else(|| StoreError::Corrupt("admin without organization".into()))
 }

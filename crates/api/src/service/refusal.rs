@@ -143,9 +143,7 @@ macro_rules! proceed {
     ($decided:expr) => {
         match $decided {
             $crate::service::Decided::Done(v) => v,
-            $crate::service::Decided::Refused(r) => {
-                return Ok($crate::service::Decided::Refused(r))
-            }
+            $crate::service::Decided::Refused(r) => return Ok($crate::service::Decided::Refused(r)),
         }
     };
 }
@@ -165,7 +163,10 @@ mod tests {
             Refusal::CannotModifySelf(SelfChange::ResetTwoFactor).to_string(),
             "an admin cannot reset two-factor authentication of their own account; ask another admin"
         );
-        assert_eq!(Refusal::NotFound(Missing::User).to_string(), "user not found");
+        assert_eq!(
+            Refusal::NotFound(Missing::User).to_string(),
+            "user not found"
+        );
         assert_eq!(
             Refusal::TooManyAttempts {
                 retry_after: Duration::from_secs(7)

@@ -110,7 +110,9 @@ impl Services {
                 amr: Amr::PasswordOtp,
                 enrollment_deadline: None,
             };
-            Ok(Decided::Done(self.open_session(tx, user, grant, origin, now)?))
+            Ok(Decided::Done(
+                self.open_session(tx, user, grant, origin, now)?,
+            ))
         })?;
         self.sign_session(opened.into_result()?, now)
     }

@@ -3,12 +3,8 @@
 use std::time::Duration;
 
 use auth_core::{
-    identity::ClientKind,
-    ids::SessionId,
-    jwt::Subject,
-    opaque_token::OpaqueToken,
-    recovery::RecoveryCode,
-    UnixTime,
+    identity::ClientKind, ids::SessionId, jwt::Subject, opaque_token::OpaqueToken,
+    recovery::RecoveryCode, UnixTime,
 };
 use persistence::{
     records::{NewSession, RequestOrigin, SessionRecord, UserRecord},
@@ -94,7 +90,12 @@ impl Services {
             user_id: user.id.clone(),
             refresh_token_hash: refresh.hash(),
             client: grant.client,
-            amr: grant.amr.methods().iter().map(|s| (*s).to_owned()).collect(),
+            amr: grant
+                .amr
+                .methods()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             ip: origin.ip.clone(),
             user_agent: origin.user_agent.clone(),
             created_at: now,

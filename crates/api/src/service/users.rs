@@ -128,10 +128,12 @@ impl Services {
     pub fn get_user(&self, admin: &UserRecord, id: &UserId) -> Result<UserSummary, ServiceError> {
         let now = self.clock.now();
         self.store
-            .read(|tx| match tx.user_in_organization(&admin.organization_id, id)? {
-                Some(u) => Ok(Decided::Done(self.user_summary(tx, &u, now)?)),
-                None => refuse(Refusal::NotFound(Missing::User)),
-            })?
+            .read(
+                |tx| match tx.user_in_organization(&admin.organization_id, id)? {
+                    Some(u) => Ok(Decided::Done(self.user_summary(tx, &u, now)?)),
+                    None => refuse(Refusal::NotFound(Missing::User)),
+                },
+            )?
             .into_result()
     }
 
@@ -265,10 +267,12 @@ impl Services {
         limit: i64,
     ) -> Result<Page<LoginEventRecord>, ServiceError> {
         self.store
-            .read(|tx| match tx.user_in_organization(&admin.organization_id, id)? {
-                Some(u) => Ok(Decided::Done(tx.login_history(&u.id, before, limit)?)),
-                None => refuse(Refusal::NotFound(Missing::User)),
-            })?
+            .read(
+                |tx| match tx.user_in_organization(&admin.organization_id, id)? {
+                    Some(u) => Ok(Decided::Done(tx.login_history(&u.id, before, limit)?)),
+                    None => refuse(Refusal::NotFound(Missing::User)),
+                },
+            )?
             .into_result()
     }
 }
