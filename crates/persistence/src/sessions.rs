@@ -246,32 +246,20 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
-    /// Ends every session of a user; returns how many were live.
+    /// Ends every session of a user but `keep` (the one making the change,
+    /// if any); returns how many were live.
     pub fn revoke_user_sessions(
         &mut self,
         user_id: &UserId,
+        keep: Option<&SessionId>,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
+        // No id is empty, so `id <> ''` keeps every session.
+        let keep = keep.map_or("", SessionId::as_str);
         Ok(diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq(user_id.as_str()))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now.as_millis()))
-        .execute(self.conn)?)
-    }
-
-    /// Ends every session of a user but `keep` (the one making the change).
-    pub fn revoke_other_sessions(
-        &mut self,
-        user_id: &UserId,
-        keep: &SessionId,
-        now: UnixTime,
-    ) -> Result<usize, StoreError> {
-        Ok(diesel::update(
-            sessions::table
-                .filter(sessions::user_id.eq(user_id.as_str()))
-                .filter(sessions::id.ne(keep.as_str()))
+                .filter(sessions::id.ne(keep))
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(now.as_millis()))

@@ -183,7 +183,7 @@ impl Services {
                 )?);
                 let codes = Self::issue_recovery_codes(tx, &user.id, now)?;
                 tx.set_session_amr(session, Amr::PasswordOtp.methods())?;
-                tx.revoke_other_sessions(&user.id, session, now)?;
+                tx.revoke_user_sessions(&user.id, Some(session), now)?;
                 let mut summary = self.two_factor_summary(tx, user, now)?;
                 summary.recovery_codes = Some(codes);
                 Ok(Decided::Done(summary))

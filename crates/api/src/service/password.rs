@@ -76,7 +76,7 @@ impl Services {
                 },
                 now,
             )?;
-            let ended = tx.revoke_other_sessions(&user.id, session_id, now)?;
+            let ended = tx.revoke_user_sessions(&user.id, Some(session_id), now)?;
             tx.revoke_user_challenges(&user.id, now)?;
             record(
                 tx,

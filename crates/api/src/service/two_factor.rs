@@ -58,7 +58,7 @@ impl Services {
                 }
                 tx.delete_factors(&user.id)?;
                 tx.delete_recovery_codes(&user.id)?;
-                tx.revoke_other_sessions(&user.id, session, now)?;
+                tx.revoke_user_sessions(&user.id, Some(session), now)?;
                 record(
                     tx,
                     &Context::of_user(user, origin, now),

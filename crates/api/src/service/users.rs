@@ -69,7 +69,7 @@ pub(crate) fn end_everything(
     now: UnixTime,
 ) -> Result<(usize, usize), StoreError> {
     let challenges = tx.revoke_user_challenges(user_id, now)?;
-    let sessions = tx.revoke_user_sessions(user_id, now)?;
+    let sessions = tx.revoke_user_sessions(user_id, None, now)?;
     Ok((sessions, challenges))
 }
 
