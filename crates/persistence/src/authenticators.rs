@@ -69,7 +69,9 @@ impl Tx<'_> {
         let Some(row) = au::table
             .filter(au::user_id.eq(user_id.as_str()))
             .select(AuthenticatorRow::as_select())
-            .first(self.conn)
+            // At most one row (a unique index); no `LIMIT ?`, which SQLite
+            // would prepare again on every run.
+            .get_result(self.conn)
             .optional()?
         else {
             return Ok(StoredFactor {
@@ -116,7 +118,7 @@ impl Tx<'_> {
         let state = au::table
             .filter(au::user_id.eq(user_id.as_str()))
             .select(au::state)
-            .first::<String>(self.conn)
+            .get_result::<String>(self.conn)
             .optional()?;
         status_of(state.as_deref())
     }
