@@ -126,7 +126,9 @@ start_server() {  # name datadir [VAR=value...]: sets SERVER_* READY_MS ADMIN_PW
   local out
   # The caller's AUTHGATE_DATABASE_URL never applies: SQLite runs in the
   # temporary directory, PostgreSQL in the schemas created here.
-  out=$(env -u AUTHGATE_DATABASE_URL AUTHGATE_DATA_DIR="$dir" AUTHGATE_LISTEN=127.0.0.1:0 "$@" \
+  # Seeded users get known passwords: the operator's escape hatch.
+  out=$(env -u AUTHGATE_DATABASE_URL AUTHGATE_DATA_DIR="$dir" AUTHGATE_LISTEN=127.0.0.1:0 \
+        AUTHGATE_ADMIN_SET_PASSWORDS=true "$@" \
         python3 "$BENCH/helper.py" start --bin "$BIN" --pidfile "$WORK/$name.pid" \
           --stdout "$WORK/$name.out" --stderr "$WORK/$name.log")
   read -r SERVER_PID port READY_MS ADMIN_PW <<<"$out"

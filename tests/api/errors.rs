@@ -96,14 +96,9 @@ async fn a_non_json_body_is_refused_with_415() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .delete(app.url("/v1/users/x"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.put(app.url("/v1/users/x")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 405);
-    assert_eq!(r.headers()["allow"], "GET, PATCH");
+    assert_eq!(r.headers()["allow"], "GET, PATCH, DELETE");
     app.get("/v1/nothing", None)
         .await
         .assert_problem(404, "not_found");

@@ -50,6 +50,9 @@ pub fn test_settings(dir: &std::path::Path, db: &TestDb, extra: &[(&str, &str)])
             "AUTHGATE_ARGON2_ITERATIONS" => Some("1".into()),
             "AUTHGATE_WORKERS" => Some("2".into()),
             "AUTHGATE_LOG" => Some("warn".into()),
+            // Most tests create users with a known password through the
+            // operator's escape hatch; the invitation tests turn it off.
+            "AUTHGATE_ADMIN_SET_PASSWORDS" => Some("true".into()),
             _ => None,
         }
     })

@@ -12,4 +12,5 @@ mod instances;
 mod login;
 mod openapi;
 mod operations;
+mod removal;
 mod self_service;

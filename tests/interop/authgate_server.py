@@ -84,6 +84,9 @@ class AuthgateServer:
                 "AUTHGATE_ARGON2_MEMORY_KIB": "64",
                 "AUTHGATE_ARGON2_ITERATIONS": "1",
                 "AUTHGATE_LOG": "warn",
+                # The tests create users with known passwords (the
+                # operator's escape hatch; invitations are the default).
+                "AUTHGATE_ADMIN_SET_PASSWORDS": "true",
                 "AUTHGATE_BOOTSTRAP_ADMIN_EMAIL": self.admin_email,
                 "NO_COLOR": "1",
             }

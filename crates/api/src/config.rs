@@ -74,6 +74,18 @@ pub struct Settings {
     /// Browser origins allowed to call the API (CORS), e.g. the web app's
     /// `https://…` and the extension's `chrome-extension://<id>`.
     pub cors_allowed_origins: Vec<String>,
+    /// How long a forgotten-password link works.
+    pub password_reset_ttl: Duration,
+    /// How long an invitation's set-password link works.
+    pub invitation_ttl: Duration,
+    /// Where people open Authgate's pages (`https://login.example.com`):
+    /// links in mails are built from it; without it mails carry the token
+    /// alone.
+    pub public_url: Option<String>,
+    /// The operator's escape hatch for air-gapped setups: admins may set a
+    /// user's first password (`POST /v1/users` with `password`) instead
+    /// of sending an invitation. Off by default.
+    pub admin_set_passwords: bool,
 }
 
 /// `scheme://host[:port]` with no path: what a browser sends as `Origin`.
@@ -105,6 +117,22 @@ fn parse_origin(origin: &str) -> Result<String, String> {
             "{origin:?} is not an origin (scheme://host[:port], no path)"
         ))
     }
+}
+
+/// `http(s)://host[:port][/path]`, kept without a trailing slash.
+fn parse_public_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url:?} is not an http(s):// URL"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if !matches!(scheme, "https" | "http") || host.is_empty() {
+        return Err(format!("{url:?} is not an http(s):// URL"));
+    }
+    if url.contains(['?', '#', ' ', '"', '<', '>']) {
+        return Err(format!("{url:?}: no query, fragment or spaces"));
+    }
+    Ok(url.to_owned())
 }
 
 /// The longest a challenge may live.
@@ -303,6 +331,17 @@ impl Settings {
                     message,
                 })?
                 .unwrap_or_default(),
+            password_reset_ttl: v.secs("AUTHGATE_PASSWORD_RESET_TTL_SECS", 1800, 300..=86400)?,
+            invitation_ttl: v.secs("AUTHGATE_INVITATION_TTL_SECS", 7 * 86400, 3600..=30 * 86400)?,
+            public_url: v
+                .get("AUTHGATE_PUBLIC_URL")
+                .map(|u| parse_public_url(&u))
+                .transpose()
+                .map_err(|message| ConfigError {
+                    var: "AUTHGATE_PUBLIC_URL",
+                    message,
+                })?,
+            admin_set_passwords: v.parse("AUTHGATE_ADMIN_SET_PASSWORDS", false)?,
             data_dir,
         };
         if environment == Environment::Production {

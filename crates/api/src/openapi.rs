@@ -58,6 +58,7 @@ impl Modify for BearerAuth {
         routes::admin::get_organization,
         routes::admin::update_organization,
         routes::admin::audit_events,
+        routes::accounts::remove_user,
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::jwks,

@@ -128,7 +128,31 @@ pub enum SecurityEvent {
     RecoveryCodesReplaced {},
     #[serde(rename = "session.refresh_token_reused")]
     RefreshTokenReused { session_id: SessionId },
+    /// The user was removed: deactivated and anonymised.
+    #[serde(rename = "user.removed")]
+    UserRemoved { sessions_ended: usize },
+    /// An invitation mail (with a set-password link) was sent.
+    #[serde(rename = "user.invited")]
+    UserInvited {},
+    /// The invited user set their password.
+    #[serde(rename = "user.invitation_accepted")]
+    InvitationAccepted {},
+    /// A password reset mail was sent (asked by the user, an admin or
+    /// support; the actor says which).
+    #[serde(rename = "password.reset_sent")]
+    PasswordResetSent {},
+    /// The password was set with a reset link.
+    #[serde(rename = "password.reset")]
+    PasswordReset {
+        sessions_ended: usize,
+        /// How the second factor was proven, when the account has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        second_factor: Option<String>,
+    },
 }
+
+/// What replaces a removed person's email or name in kept records.
+pub const REMOVED: &str = "[removed]";
 
 impl SecurityEvent {
     /// The stable action name (`two_factor.enabled`, …).
@@ -156,6 +180,37 @@ impl SecurityEvent {
             }
             // Every variant is a struct of plain fields: always an object.
             _ => (String::new(), serde_json::Value::Null),
+        }
+    }
+
+    /// The same event with the person's email and name replaced, for the
+    /// audit entries a removed user leaves behind (they keep the ids).
+    #[must_use]
+    pub fn without_personal_data(self) -> Self {
+        match self {
+            Self::OrganizationCreated { name, .. } => Self::OrganizationCreated {
+                name,
+                admin_email: REMOVED.into(),
+            },
+            Self::UserCreated {
+                role,
+                require_two_factor,
+                ..
+            } => Self::UserCreated {
+                email: REMOVED.into(),
+                role,
+                require_two_factor,
+            },
+            Self::UserUpdated {
+                name,
+                role,
+                previous_role,
+            } => Self::UserUpdated {
+                name: name.map(|_| REMOVED.into()),
+                role,
+                previous_role,
+            },
+            other => other,
         }
     }
 
@@ -192,6 +247,31 @@ mod tests {
             sessions_ended: Some(2),
         };
         assert_eq!(later.details(), json!({"sessions_ended": 2}));
+    }
+
+    #[test]
+    fn a_removed_users_events_lose_their_email_and_name_but_nothing_else() {
+        let created = SecurityEvent::UserCreated {
+            email: "ana@acme.test".into(),
+            role: crate::identity::Role::Agent,
+            require_two_factor: true,
+        };
+        let redacted = created.without_personal_data().details();
+        assert_eq!(
+            redacted,
+            json!({"email": REMOVED, "role": "agent", "require_two_factor": true})
+        );
+        let renamed = SecurityEvent::UserUpdated {
+            name: Some("Ana Silva".into()),
+            role: None,
+            previous_role: None,
+        };
+        assert_eq!(
+            renamed.without_personal_data().details()["name"],
+            json!(REMOVED)
+        );
+        let enabled = SecurityEvent::TwoFactorDisabled {};
+        assert_eq!(enabled.clone().without_personal_data(), enabled);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::{fmt, str::FromStr};
 
+use unicode_normalization::UnicodeNormalization as _;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IdentityError {
     #[error("not a valid email address")]
@@ -18,8 +20,10 @@ pub enum IdentityError {
     InvalidOutcome,
 }
 
-/// An email address, trimmed and lower-cased, so that uniqueness and lookup
-/// are case-insensitive on every database.
+/// An email address, trimmed, lower-cased and in Unicode NFC, so that
+/// uniqueness and lookup are case-insensitive on every database and one
+/// address cannot be registered twice in look-alike encodings (a composed
+/// and a decomposed "é").
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -32,7 +36,15 @@ impl Email {
 impl FromStr for Email {
     type Err = IdentityError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_lowercase();
+        // Lower-casing can decompose (and NFC can change case mappings), so
+        // normalise on both sides of it.
+        let s: String = s
+            .trim()
+            .nfc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfc()
+            .collect();
         let (local, domain) = s.split_once('@').ok_or(IdentityError::InvalidEmail)?;
         let valid = s.len() <= 254
             && !local.is_empty()
@@ -144,6 +156,14 @@ mod tests {
     fn emails_are_trimmed_and_lower_cased() {
         let e: Email = "  Ana.Silva@Example.COM ".parse().unwrap();
         assert_eq!(e.as_str(), "ana.silva@example.com");
+    }
+
+    #[test]
+    fn look_alike_encodings_of_one_address_are_the_same_email() {
+        let composed: Email = "Jos\u{e9}@Example.com".parse().unwrap();
+        let decomposed: Email = "JOSE\u{301}@example.com".parse().unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(composed.as_str(), "jos\u{e9}@example.com");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod opaque_token;
 pub mod otpauth;
 pub mod outcome;
 pub mod password;
+pub mod password_reset;
 pub mod policy;
 pub mod qr;
 pub mod recovery;

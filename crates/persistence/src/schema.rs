@@ -28,6 +28,7 @@ diesel::table! {
         otp_last_failure_at -> Nullable<BigInt>,
         otp_budget_tat -> Nullable<BigInt>,
         otp_locked_at -> Nullable<BigInt>,
+        deleted_at -> Nullable<BigInt>,
     }
 }
 
@@ -122,6 +123,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    password_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        redeemed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    password_reset_requests (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(rotated_refresh_tokens -> sessions (session_id));
@@ -139,4 +162,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     recovery_codes,
     rotated_refresh_tokens,
+    password_tokens,
+    password_reset_requests,
 );

@@ -93,8 +93,8 @@ impl Tx<'_> {
             .transpose()
     }
 
-    /// A user of `organization_id` only: other organizations' users are
-    /// indistinguishable from users that do not exist.
+    /// A user of `organization_id` only: other organizations' users, and
+    /// removed users, are indistinguishable from users that do not exist.
     pub fn user_in_organization(
         &mut self,
         organization_id: &OrganizationId,
@@ -103,6 +103,7 @@ impl Tx<'_> {
         users::table
             .find(id.as_str())
             .filter(users::organization_id.eq(organization_id.as_str()))
+            .filter(users::deleted_at.is_null())
             .select(UserRow::as_select())
             .get_result(self.conn)
             .optional()?
@@ -120,10 +121,12 @@ impl Tx<'_> {
         let organization_id = organization_id.as_str();
         let total = users::table
             .filter(users::organization_id.eq(organization_id))
+            .filter(users::deleted_at.is_null())
             .count()
             .get_result(self.conn)?;
         let rows = users::table
             .filter(users::organization_id.eq(organization_id))
+            .filter(users::deleted_at.is_null())
             .order((users::created_at.asc(), users::id.asc()))
             .offset(offset)
             .limit(limit)

@@ -47,8 +47,11 @@ pub struct CreateUserRequest {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub role: RoleDto,
-    /// At least 8 characters. When absent, a one-time password is
-    /// generated and returned once.
+    /// Leave it out: the user gets an invitation email and sets their own
+    /// password. Accepted only where the operator allows admins to set
+    /// passwords (`AUTHGATE_ADMIN_SET_PASSWORDS=true`, for air-gapped
+    /// setups); there, when absent, a one-time password is generated and
+    /// returned once.
     #[schema(min_length = 8)]
     pub password: Option<String>,
     /// The user must set up 2FA at their first login.
@@ -62,6 +65,9 @@ pub struct CreateUserResponse {
     /// Only when no password was given: shown this once, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated_password: Option<String>,
+    /// An invitation email with a set-password link went to the user (the
+    /// default; the admin never learns a password).
+    pub invitation_sent: bool,
 }
 
 /// Fields to change; absent fields stay as they are.

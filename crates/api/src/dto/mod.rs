@@ -2,12 +2,14 @@
 //! OpenAPI spec. Parsing into domain types happens in the handlers; the
 //! mapping from use-case outcomes to these bodies is in `routes::present`.
 
+mod accounts;
 mod admin;
 mod auth;
 mod common;
 mod me;
 mod ops;
 
+pub use accounts::*;
 pub use admin::*;
 pub use auth::*;
 pub use common::*;

@@ -86,6 +86,18 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
         Refusal::CannotModifySelf(_) => (S::CONFLICT, "cannot_modify_self", "Conflict"),
         Refusal::EmailTaken => (S::CONFLICT, "email_taken", "Conflict"),
         Refusal::InvalidInput(_) => (S::BAD_REQUEST, "invalid_request", "Invalid request"),
+        Refusal::LastAdmin => (S::CONFLICT, "last_admin", "Conflict"),
+        Refusal::InvalidPasswordToken => (
+            S::BAD_REQUEST,
+            "invalid_password_token",
+            "Invalid or expired link",
+        ),
+        Refusal::SecondFactorRequired => (
+            S::FORBIDDEN,
+            "second_factor_required",
+            "Second factor required",
+        ),
+        Refusal::InvitationAccepted => (S::CONFLICT, "invitation_accepted", "Conflict"),
     }
 }
 

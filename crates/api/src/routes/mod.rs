@@ -1,6 +1,7 @@
 //! HTTP handlers: parse the request, run one use case off the async
 //! workers, shape the response. No rules and no SQL live here.
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod me;
@@ -104,7 +105,7 @@ routes! {
     "/v1/me/sessions/{id}" => { delete: me::end_session },
     "/v1/me/password" => { post: me::change_password },
     "/v1/users" => { get: admin::list_users, post: admin::create_user },
-    "/v1/users/{id}" => { get: admin::get_user, patch: admin::update_user },
+    "/v1/users/{id}" => { get: admin::get_user, patch: admin::update_user, delete: accounts::remove_user },
     "/v1/users/{id}/two-factor/reset" => { post: admin::reset_two_factor },
     "/v1/users/{id}/login-history" => { get: admin::user_login_history },
     "/v1/users/{id}/unlock" => { post: admin::unlock_user },

@@ -215,6 +215,7 @@ impl From<CreatedUser> for CreateUserResponse {
         CreateUserResponse {
             user: c.user.into(),
             generated_password: c.generated_password.map(|p| p.expose().to_owned()),
+            invitation_sent: c.invitation.is_some(),
         }
     }
 }

@@ -9,14 +9,17 @@
 
 pub mod challenge;
 pub mod enrollment;
+pub mod letters;
 pub mod login;
 pub mod operator;
 pub mod organization;
 pub mod password;
+pub mod password_reset;
 pub mod profile;
 pub mod record;
 pub mod refresh;
 pub mod refusal;
+pub mod removal;
 pub mod second_factor;
 pub mod sessions;
 pub mod tokens;
@@ -48,6 +51,7 @@ pub struct AuthPolicy {
     pub totp_issuer: String,
     pub second_factor: SecondFactorPolicy,
     pub password: PasswordPolicy,
+    pub recovery: password_reset::RecoveryPolicy,
 }
 
 impl AuthPolicy {
@@ -61,6 +65,12 @@ impl AuthPolicy {
             totp_issuer: s.totp_issuer.clone(),
             second_factor: SecondFactorPolicy::for_window(s.totp.window),
             password: PasswordPolicy::default(),
+            recovery: password_reset::RecoveryPolicy {
+                reset_ttl: s.password_reset_ttl,
+                invitation_ttl: s.invitation_ttl,
+                limits: auth_core::password_reset::ResetLimits::default(),
+                admin_set_passwords: s.admin_set_passwords,
+            },
         }
     }
 

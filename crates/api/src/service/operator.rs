@@ -77,14 +77,18 @@ struct Effects {
 }
 
 impl Operator<'_> {
-    fn actor(&self) -> Actor {
+    pub(super) fn actor(&self) -> Actor {
         match self {
             Operator::Admin(admin) => Actor::User(admin.id.clone()),
             Operator::Support(_) => Actor::Support,
         }
     }
 
-    fn find(&self, tx: &mut Tx<'_>, target: &Target) -> Result<Option<UserRecord>, StoreError> {
+    pub(super) fn find(
+        &self,
+        tx: &mut Tx<'_>,
+        target: &Target,
+    ) -> Result<Option<UserRecord>, StoreError> {
         match (self, target) {
             (Operator::Admin(admin), Target::Id(id)) => {
                 tx.user_in_organization(&admin.organization_id, id)

@@ -78,6 +78,8 @@ impl Services {
             )?;
             let ended = tx.revoke_user_sessions(&user.id, Some(session_id), now)?;
             tx.revoke_user_challenges(&user.id, now)?;
+            // A reset mail sent before the change must not undo it.
+            tx.revoke_password_tokens(&user.id, now)?;
             record(
                 tx,
                 &Context::of_user(user, origin, now),

@@ -22,6 +22,7 @@ pub enum SelfChange {
     Demote,
     Disable,
     ResetTwoFactor,
+    Remove,
 }
 
 impl SelfChange {
@@ -30,6 +31,7 @@ impl SelfChange {
             SelfChange::Demote => "demote",
             SelfChange::Disable => "disable",
             SelfChange::ResetTwoFactor => "reset two-factor authentication of",
+            SelfChange::Remove => "remove",
         }
     }
 }
@@ -91,6 +93,18 @@ pub enum Refusal {
     /// which the HTTP layer refuses before any use case runs).
     #[error("{0}")]
     InvalidInput(String),
+    #[error(
+        "the organization's last active admin cannot be removed; make another user admin first"
+    )]
+    LastAdmin,
+    #[error(
+        "the link is invalid, already used, replaced by a newer one or expired; ask for a new one"
+    )]
+    InvalidPasswordToken,
+    #[error("this account has two-factor authentication: send a current `code` from the authenticator app, or a `recovery_code`")]
+    SecondFactorRequired,
+    #[error("the user already accepted their invitation; send a password reset instead")]
+    InvitationAccepted,
 }
 
 #[derive(Debug, thiserror::Error)]

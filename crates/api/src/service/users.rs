@@ -11,7 +11,7 @@ use auth_core::{
 };
 use persistence::{
     records::{LoginEventRecord, NewUser, Page, RequestOrigin, UserChanges, UserRecord},
-    StoreError, Tx,
+    StoreError, TokenPurpose, Tx,
 };
 use rand_core::OsRng;
 
@@ -41,8 +41,12 @@ pub struct UserList {
 #[derive(Debug)]
 pub struct CreatedUser {
     pub user: UserSummary,
-    /// Set when no password was given: shown once, stored only hashed.
+    /// Set when no password was given and the operator lets admins set
+    /// passwords: shown once, stored only hashed.
     pub generated_password: Option<Password>,
+    /// The invitation to mail (the default): the user sets their own
+    /// password with it.
+    pub invitation: Option<super::letters::PasswordLetter>,
 }
 
 pub struct NewUserInput {
@@ -143,7 +147,19 @@ impl Services {
         input: NewUserInput,
         origin: &RequestOrigin,
     ) -> Result<CreatedUser, ServiceError> {
+        let invite = !self.policy.recovery.admin_set_passwords;
+        if invite && input.password.is_some() {
+            return Err(Refusal::InvalidInput(
+                "admins do not choose passwords: leave `password` out and the user gets an \
+                 invitation email to set their own (operators of air-gapped setups can allow \
+                 it with AUTHGATE_ADMIN_SET_PASSWORDS=true)"
+                    .into(),
+            )
+            .into());
+        }
+        // An invited user's first password is random and told to nobody.
         let (hash, generated) = self.hash_new_password(input.password)?;
+        let generated = if invite { None } else { generated };
         let now = self.clock.now();
         let user = NewUser {
             id: UserId::generate(&mut OsRng),
@@ -181,11 +197,21 @@ impl Services {
                     },
                 )?;
             }
-            self.user_summary(tx, &created, now)
+            let invitation = if invite {
+                let letter =
+                    self.issue_password_token(tx, &created, TokenPurpose::Invitation, now)?;
+                record(tx, &ctx, &created, SecurityEvent::UserInvited {})?;
+                Some(letter)
+            } else {
+                None
+            };
+            Ok((self.user_summary(tx, &created, now)?, invitation))
         })?;
+        let (summary, invitation) = summary;
         Ok(CreatedUser {
             user: summary,
             generated_password: generated,
+            invitation,
         })
     }
 
