@@ -62,6 +62,14 @@ impl Modify for BearerAuth {
         routes::ops::readyz,
         routes::ops::jwks,
         routes::ops::metrics,
+        routes::webhooks::create,
+        routes::webhooks::list,
+        routes::webhooks::get,
+        routes::webhooks::update,
+        routes::webhooks::delete,
+        routes::webhooks::test,
+        routes::webhooks::rotate_secret,
+        routes::webhooks::deliveries,
     ),
     components(schemas(Problem, dto::Client)),
     modifiers(&BearerAuth),
@@ -70,6 +78,7 @@ impl Modify for BearerAuth {
         (name = "me", description = "The signed-in user's own account"),
         (name = "admin", description = "Organization admins: users, 2FA enforcement, policy, audit log"),
         (name = "ops", description = "Health and keys"),
+        (name = "webhooks", description = "Organization admins: signed webhooks (Standard Webhooks) for security events"),
     )
 )]
 pub struct ApiDoc;

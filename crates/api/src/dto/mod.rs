@@ -7,9 +7,11 @@ mod auth;
 mod common;
 mod me;
 mod ops;
+mod webhooks;
 
 pub use admin::*;
 pub use auth::*;
 pub use common::*;
 pub use me::*;
 pub use ops::*;
+pub use webhooks::*;

@@ -86,6 +86,11 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
         Refusal::CannotModifySelf(_) => (S::CONFLICT, "cannot_modify_self", "Conflict"),
         Refusal::EmailTaken => (S::CONFLICT, "email_taken", "Conflict"),
         Refusal::InvalidInput(_) => (S::BAD_REQUEST, "invalid_request", "Invalid request"),
+        Refusal::UnsafeWebhookUrl(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "webhook_url_refused",
+            "Webhook URL refused",
+        ),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod me;
 pub mod ops;
 mod params;
 pub mod present;
+pub mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -114,4 +115,9 @@ routes! {
     "/readyz" => { get: ops::readyz },
     "/.well-known/jwks.json" => { get: ops::jwks },
     "/metrics" => { get: ops::metrics },
+    "/v1/organization/webhooks" => { get: webhooks::list, post: webhooks::create },
+    "/v1/organization/webhooks/{id}" => { get: webhooks::get, patch: webhooks::update, delete: webhooks::delete },
+    "/v1/organization/webhooks/{id}/test" => { post: webhooks::test },
+    "/v1/organization/webhooks/{id}/rotate-secret" => { post: webhooks::rotate_secret },
+    "/v1/organization/webhooks/{id}/deliveries" => { get: webhooks::deliveries },
 }

@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -39,6 +39,7 @@ impl SelfChange {
 pub enum Missing {
     User,
     Session,
+    WebhookEndpoint,
 }
 
 impl Missing {
@@ -46,6 +47,7 @@ impl Missing {
         match self {
             Missing::User => "user",
             Missing::Session => "session",
+            Missing::WebhookEndpoint => "webhook endpoint",
         }
     }
 }
@@ -91,6 +93,9 @@ pub enum Refusal {
     /// which the HTTP layer refuses before any use case runs).
     #[error("{0}")]
     InvalidInput(String),
+    /// A webhook URL that may not be called (scheme, or where it resolves).
+    #[error("{0}")]
+    UnsafeWebhookUrl(String),
 }
 
 #[derive(Debug, thiserror::Error)]
