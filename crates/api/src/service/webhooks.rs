@@ -91,8 +91,8 @@ impl Services {
         input: NewEndpointInput,
         policy: EgressPolicy,
     ) -> Result<CreatedEndpoint, ServiceError> {
-        let url = url(&input.url, policy)?;
         let events = events(input.events)?;
+        let url = url(&input.url, policy)?;
         let secret = WebhookSecret::generate(&mut OsRng);
         let id = uuid::Uuid::new_v4().to_string();
         let org = admin.organization_id.as_str();
@@ -143,8 +143,8 @@ impl Services {
         policy: EgressPolicy,
     ) -> Result<EndpointRecord, ServiceError> {
         let changes = EndpointChanges {
-            url: update.url.map(|u| url(&u, policy)).transpose()?,
             events: update.events.map(events).transpose()?,
+            url: update.url.map(|u| url(&u, policy)).transpose()?,
             enabled: update.enabled,
         };
         let at = self.clock.now();
