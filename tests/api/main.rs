@@ -3,14 +3,18 @@
 
 mod helpers;
 
+mod account_recovery;
 mod architecture;
 mod attacks;
 mod cli;
+mod durability;
 mod enforcement;
 mod errors;
 mod instances;
 mod login;
+mod notifications;
 mod openapi;
 mod operations;
 mod removal;
 mod self_service;
+mod webhooks;

@@ -237,8 +237,9 @@ fn read_password_from_stdin() -> Result<Option<Password>, String> {
 fn serve(settings: Settings) -> Result<(), String> {
     let services = startup::services(&settings).map_err(|e| e.to_string())?;
     startup::bootstrap(&services, &settings).map_err(|e| e.to_string())?;
+    let store = services.store.clone();
     let runtime = actix_web::rt::System::new();
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let services = std::sync::Arc::new(services);
         let app = Application::build(&settings, services.clone()).map_err(|e| e.to_string())?;
         // Pick up rotated signing keys without a restart.
@@ -258,5 +259,9 @@ fn serve(settings: Settings) -> Result<(), String> {
             app.port()
         );
         app.run_until_stopped().await.map_err(|e| e.to_string())
-    })
+    });
+    // Every request and the dispatcher are done: checkpoint SQLite's WAL
+    // into the database file before the process exits.
+    store.close();
+    served
 }

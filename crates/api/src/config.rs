@@ -86,6 +86,35 @@ pub struct Settings {
     /// user's first password (`POST /v1/users` with `password`) instead
     /// of sending an invitation. Off by default.
     pub admin_set_passwords: bool,
+    /// Notifications and webhooks (issue #10).
+    pub outbox: OutboxSettings,
+    /// `AUTHGATE_SQLITE_SYNCHRONOUS`: `full` (default) or `normal`.
+    pub sqlite_synchronous: persistence::Synchronous,
+}
+
+/// How events leave the process: mail, webhooks, and the dispatcher's
+/// pace. See the README's "Notifications and webhooks".
+#[derive(Clone, Debug)]
+pub struct OutboxSettings {
+    /// `AUTHGATE_SMTP_URL` (`smtp://host:port`, `smtps://user:pass@host`);
+    /// `None`: mail is written as `.eml` files to `<data dir>/mail/`.
+    /// Held as a secret: it may carry a password.
+    pub smtp_url: Option<SecretString>,
+    /// `AUTHGATE_MAIL_FROM`.
+    pub mail_from: String,
+    /// `AUTHGATE_WEBHOOK_ALLOW_PRIVATE`: allow endpoints on loopback and
+    /// private networks (tests, local development).
+    pub webhook_allow_private: bool,
+    /// `AUTHGATE_WEBHOOK_TIMEOUT_SECS`: per attempt, connect and answer.
+    pub webhook_timeout: Duration,
+    /// `AUTHGATE_WEBHOOK_DISABLE_AFTER_DAYS`: an endpoint failing without
+    /// one success for this long is disabled (admins are emailed).
+    pub webhook_disable_after: Duration,
+    /// `AUTHGATE_OUTBOX_POLL_MS`: how often the dispatcher looks for work.
+    pub poll_interval: Duration,
+    /// `AUTHGATE_OUTBOX_BACKOFF_MS`, `AUTHGATE_OUTBOX_MAX_BACKOFF_SECS`,
+    /// `AUTHGATE_OUTBOX_MAX_AGE_SECS`, `AUTHGATE_OUTBOX_LEASE_SECS`.
+    pub retry: auth_core::delivery::RetryPolicy,
 }
 
 /// `scheme://host[:port]` with no path: what a browser sends as `Origin`.
@@ -133,6 +162,19 @@ fn parse_public_url(url: &str) -> Result<String, String> {
         return Err(format!("{url:?}: no query, fragment or spaces"));
     }
     Ok(url.to_owned())
+}
+
+/// `smtp://` or `smtps://`, with a host; kept whole for the mail transport.
+fn parse_smtp_url(raw: &str) -> Result<SecretString, String> {
+    let url =
+        url::Url::parse(raw.trim()).map_err(|_| "is not a URL (smtp://host:port)".to_owned())?;
+    if !matches!(url.scheme(), "smtp" | "smtps") {
+        return Err("scheme must be smtp or smtps".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    Ok(SecretString::from(raw.trim().to_owned()))
 }
 
 /// The longest a challenge may live.
@@ -342,6 +384,52 @@ impl Settings {
                     message,
                 })?,
             admin_set_passwords: v.parse("AUTHGATE_ADMIN_SET_PASSWORDS", false)?,
+            outbox: OutboxSettings {
+                smtp_url: match v.get("AUTHGATE_SMTP_URL") {
+                    None => None,
+                    Some(url) => Some(parse_smtp_url(&url).map_err(|message| ConfigError {
+                        var: "AUTHGATE_SMTP_URL",
+                        message,
+                    })?),
+                },
+                mail_from: v
+                    .get("AUTHGATE_MAIL_FROM")
+                    .unwrap_or_else(|| "Authgate <authgate@localhost>".into()),
+                webhook_allow_private: v.parse("AUTHGATE_WEBHOOK_ALLOW_PRIVATE", false)?,
+                webhook_timeout: v.secs("AUTHGATE_WEBHOOK_TIMEOUT_SECS", 10, 1..=60)?,
+                webhook_disable_after: v
+                    .secs("AUTHGATE_WEBHOOK_DISABLE_AFTER_DAYS", 5, 1..=90)
+                    .map(|d| d * 86400)?,
+                poll_interval: Duration::from_millis(v.ranged(
+                    "AUTHGATE_OUTBOX_POLL_MS",
+                    1000,
+                    10..=60_000,
+                )?),
+                retry: auth_core::delivery::RetryPolicy {
+                    base_backoff: Duration::from_millis(v.ranged(
+                        "AUTHGATE_OUTBOX_BACKOFF_MS",
+                        10_000,
+                        10..=3_600_000,
+                    )?),
+                    max_backoff: v.secs("AUTHGATE_OUTBOX_MAX_BACKOFF_SECS", 3600, 1..=86400)?,
+                    max_age: v.secs("AUTHGATE_OUTBOX_MAX_AGE_SECS", 3 * 86400, 10..=30 * 86400)?,
+                    lease: v.secs("AUTHGATE_OUTBOX_LEASE_SECS", 60, 1..=3600)?,
+                },
+            },
+            sqlite_synchronous: match v
+                .get("AUTHGATE_SQLITE_SYNCHRONOUS")
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("full") => persistence::Synchronous::Full,
+                Some("normal") => persistence::Synchronous::Normal,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "AUTHGATE_SQLITE_SYNCHRONOUS",
+                        message: format!("expected full or normal, got {other:?}"),
+                    })
+                }
+            },
             data_dir,
         };
         if environment == Environment::Production {
@@ -362,6 +450,18 @@ impl Settings {
             }
         }
         Ok(settings)
+    }
+
+    /// The server sends security notifications; in production they must
+    /// reach a mail server, not only the disk. (Other commands send none.)
+    pub fn require_mail_in_production(&self) -> Result<(), ConfigError> {
+        if self.environment == Environment::Production && self.outbox.smtp_url.is_none() {
+            return Err(ConfigError {
+                var: "AUTHGATE_SMTP_URL",
+                message: "must be configured when AUTHGATE_ENV=production: security notifications are emailed, never only written to disk".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -421,6 +521,50 @@ mod tests {
         for bad in ["https://app.example.com/path", "ftp://x", "*", "https://"] {
             let err = settings(&[("AUTHGATE_CORS_ALLOWED_ORIGINS", bad)]).unwrap_err();
             assert_eq!(err.var, "AUTHGATE_CORS_ALLOWED_ORIGINS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_smtp() {
+        let err = settings(&[
+            ("AUTHGATE_ENV", "production"),
+            ("AUTHGATE_SIGNING_KEY_FILE", "/k/s.pem"),
+            ("AUTHGATE_ENCRYPTION_KEY_FILE", "/k/e.key"),
+        ])
+        .unwrap()
+        .require_mail_in_production()
+        .unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_SMTP_URL");
+        assert!(err.to_string().contains("AUTHGATE_SMTP_URL"));
+        assert!(settings(&[]).unwrap().require_mail_in_production().is_ok());
+    }
+
+    #[test]
+    fn sqlite_syncs_every_commit_unless_told_otherwise() {
+        assert_eq!(
+            settings(&[]).unwrap().sqlite_synchronous,
+            persistence::Synchronous::Full
+        );
+        assert_eq!(
+            settings(&[("AUTHGATE_SQLITE_SYNCHRONOUS", "normal")])
+                .unwrap()
+                .sqlite_synchronous,
+            persistence::Synchronous::Normal
+        );
+        let err = settings(&[("AUTHGATE_SQLITE_SYNCHRONOUS", "off")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_SQLITE_SYNCHRONOUS");
+    }
+
+    #[test]
+    fn an_smtp_url_must_be_smtp_or_smtps_with_a_host() {
+        assert!(settings(&[("AUTHGATE_SMTP_URL", "smtp://127.0.0.1:2525")])
+            .unwrap()
+            .outbox
+            .smtp_url
+            .is_some());
+        for bad in ["http://x", "smtp://", "nonsense"] {
+            let err = settings(&[("AUTHGATE_SMTP_URL", bad)]).unwrap_err();
+            assert_eq!(err.var, "AUTHGATE_SMTP_URL", "{bad}");
         }
     }
 

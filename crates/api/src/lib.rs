@@ -8,12 +8,15 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod dto;
+pub mod egress;
 pub mod extract;
 pub mod hash_pool;
 pub mod keys;
 pub mod metrics;
 pub mod middleware;
+pub mod notify;
 pub mod openapi;
 pub mod password_mail;
 pub mod problem;

@@ -144,9 +144,69 @@ impl Metrics {
     }
 }
 
+/// Outbox gauges: depth (events not yet fanned out plus deliveries
+/// pending), deliveries by outcome, and the age of the oldest pending one.
+pub fn outbox_text(
+    stats: Option<persistence::outbox::OutboxStats>,
+    now: auth_core::UnixTime,
+) -> String {
+    let Some(s) = stats else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let age = s.oldest_pending.map_or(0.0, |t| t.until(now).as_secs_f64());
+    for (name, help, value) in [
+        (
+            "authgate_outbox_depth",
+            "Events not yet fanned out plus deliveries still pending.",
+            s.depth as f64,
+        ),
+        (
+            "authgate_outbox_oldest_pending_age_seconds",
+            "Age of the oldest event or delivery not yet done (0 when none).",
+            age,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    out.push_str("# HELP authgate_outbox_deliveries Deliveries (email, webhook) by outcome.\n");
+    out.push_str("# TYPE authgate_outbox_deliveries gauge\n");
+    for (outcome, n) in [
+        ("pending", s.pending),
+        ("delivered", s.delivered),
+        ("dead", s.dead),
+    ] {
+        let _ = writeln!(
+            out,
+            "authgate_outbox_deliveries{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outbox_gauges_show_depth_outcomes_and_age() {
+        let stats = persistence::outbox::OutboxStats {
+            depth: 3,
+            pending: 2,
+            delivered: 5,
+            dead: 1,
+            oldest_pending: Some(auth_core::UnixTime::from_secs(100)),
+        };
+        let text = outbox_text(Some(stats), auth_core::UnixTime::from_secs(130));
+        assert!(text.contains("authgate_outbox_depth 3\n"));
+        assert!(text.contains("authgate_outbox_oldest_pending_age_seconds 30\n"));
+        assert!(text.contains("authgate_outbox_deliveries{outcome=\"delivered\"} 5\n"));
+        assert!(text.contains("authgate_outbox_deliveries{outcome=\"dead\"} 1\n"));
+        assert!(outbox_text(None, auth_core::UnixTime::from_secs(0)).is_empty());
+    }
 
     #[test]
     fn observations_land_in_their_route_and_buckets() {

@@ -49,7 +49,7 @@ pub fn services_with_clock(settings: &Settings, clock: Clock) -> Result<Services
     let keys = keys::load(settings, clock.now())?;
     let secrets = SecretBox::new(keys.encryption.as_slice())
         .map_err(|e| StartupError::Setup(e.to_string()))?;
-    let store = Store::open(
+    let store = Store::open_with(
         &DbConfig {
             url: settings.database_url.clone(),
             pool_size: settings.db_pool_size,
@@ -57,6 +57,7 @@ pub fn services_with_clock(settings: &Settings, clock: Clock) -> Result<Services
             busy_timeout: settings.db_pool_timeout,
         },
         secrets,
+        settings.sqlite_synchronous,
     )?;
     let hasher = PasswordHasher::new(settings.password, &mut OsRng)
         .map_err(|e| StartupError::Password(e.to_string()))?;
@@ -99,6 +100,7 @@ pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), Startup
 pub struct Application {
     port: u16,
     server: Server,
+    dispatcher: Option<crate::dispatch::DispatcherHandle>,
 }
 
 impl Application {
@@ -119,6 +121,25 @@ impl Application {
             HashPool::new(settings.hash_workers, settings.hash_queue)
                 .map_err(|e| StartupError::Setup(format!("cannot start the hashing pool: {e}")))?,
         );
+        settings
+            .require_mail_in_production()
+            .map_err(|e| StartupError::Setup(e.to_string()))?;
+        let mailer = crate::notify::Mailer::from_settings(settings)
+            .map_err(|e| StartupError::Setup(e.to_string()))?;
+        let egress = crate::egress::EgressPolicy {
+            allow_private: settings.outbox.webhook_allow_private,
+            require_https: settings.environment == crate::config::Environment::Production,
+        };
+        // Delivers the outbox (email, webhooks) off the request path.
+        let dispatcher = crate::dispatch::Dispatcher::new(
+            services.clone(),
+            mailer.clone(),
+            egress,
+            settings.outbox.clone(),
+        )
+        .start();
+        let mailer = web::Data::new(mailer);
+        let egress = web::Data::new(egress);
         let services = web::Data::from(services);
         let edge = web::Data::new(EdgeConfig {
             trust_proxy_headers: settings.trust_proxy_headers,
@@ -152,6 +173,8 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(hash_pool.clone())
                 .app_data(edge.clone())
+                .app_data(mailer.clone())
+                .app_data(egress.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(MAX_BODY_BYTES)
@@ -181,14 +204,25 @@ impl Application {
             source,
         })?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            dispatcher: Some(dispatcher),
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Serves until stopped (SIGTERM/SIGINT: in-flight requests finish),
+    /// then stops the dispatcher: the delivery round in flight finishes
+    /// and its leases are handed back for any instance to take.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let served = self.server.await;
+        if let Some(d) = self.dispatcher.take() {
+            d.stop().await;
+        }
+        served
     }
 }

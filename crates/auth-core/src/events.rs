@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     enrollment::EnrollmentSource,
-    identity::Role,
+    identity::{ClientKind, Role},
     ids::{SessionId, UserId},
     policy::OrgTwoFactorPolicy,
 };
@@ -128,6 +128,12 @@ pub enum SecurityEvent {
     RecoveryCodesReplaced {},
     #[serde(rename = "session.refresh_token_reused")]
     RefreshTokenReused { session_id: SessionId },
+    /// A login from a client and address never seen on the account before.
+    #[serde(rename = "login.new_device")]
+    NewDeviceLogin { client: ClientKind },
+    /// An admin asked for a test delivery to one webhook endpoint.
+    #[serde(rename = "webhook.test")]
+    WebhookTest { endpoint_id: String },
     /// The user was removed: deactivated and anonymised.
     #[serde(rename = "user.removed")]
     UserRemoved { sessions_ended: usize },
@@ -153,6 +159,52 @@ pub enum SecurityEvent {
 
 /// What replaces a removed person's email or name in kept records.
 pub const REMOVED: &str = "[removed]";
+
+/// Every action name, for validating webhook subscriptions.
+pub const ACTIONS: &[&str] = &[
+    "organization.created",
+    "organization.policy_changed",
+    "user.created",
+    "user.updated",
+    "user.disabled",
+    "user.enabled",
+    "user.password_changed",
+    "user.unlocked",
+    "support.unlocked",
+    "two_factor.enrollment_started",
+    "two_factor.enabled",
+    "two_factor.disabled",
+    "two_factor.enforced",
+    "two_factor.requirement_lifted",
+    "two_factor.reset",
+    "support.two_factor_reset",
+    "two_factor.locked",
+    "two_factor.recovery_code_used",
+    "two_factor.recovery_codes_replaced",
+    "session.refresh_token_reused",
+    "login.new_device",
+    "webhook.test",
+    "user.removed",
+    "user.invited",
+    "user.invitation_accepted",
+    "password.reset_sent",
+    "password.reset",
+];
+
+/// Actions the person concerned is told about by email (what happened to
+/// their account's protection, or a sign of someone else using it).
+pub const NOTIFIED_ACTIONS: &[&str] = &[
+    "two_factor.enabled",
+    "two_factor.disabled",
+    "two_factor.reset",
+    "support.two_factor_reset",
+    "two_factor.enforced",
+    "two_factor.recovery_code_used",
+    "two_factor.recovery_codes_replaced",
+    "user.password_changed",
+    "two_factor.locked",
+    "login.new_device",
+];
 
 impl SecurityEvent {
     /// The stable action name (`two_factor.enabled`, …).
@@ -290,6 +342,22 @@ mod tests {
         );
         assert_eq!(SecurityEvent::from_parts(&action, details), Some(e));
         assert_eq!(SecurityEvent::from_parts("no.such", json!({})), None);
+    }
+
+    #[test]
+    fn every_notified_action_is_an_action() {
+        for a in NOTIFIED_ACTIONS {
+            assert!(ACTIONS.contains(a), "{a}");
+        }
+        let e = SecurityEvent::NewDeviceLogin {
+            client: ClientKind::Web,
+        };
+        assert!(ACTIONS.contains(&e.action().as_str()));
+        assert_eq!(e.details(), json!({"client": "web"}));
+        let t = SecurityEvent::WebhookTest {
+            endpoint_id: "e1".into(),
+        };
+        assert_eq!(t.action(), "webhook.test");
     }
 
     #[test]

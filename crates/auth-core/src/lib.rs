@@ -4,11 +4,13 @@
 //! and randomness as a caller-supplied CSPRNG, so each rule can be tested at
 //! any instant and with any random source.
 
+pub mod delivery;
 pub mod enrollment;
 pub mod events;
 pub mod identity;
 pub mod ids;
 pub mod jwt;
+pub mod netguard;
 pub mod opaque_token;
 pub mod otpauth;
 pub mod outcome;
@@ -20,5 +22,6 @@ pub mod recovery;
 pub mod throttle;
 pub mod time;
 pub mod totp;
+pub mod webhook_signature;
 
 pub use time::UnixTime;

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use crate::{
     error::corrupt,
     events::page,
+    outbox::OutboxEvent,
     records::{AuditEventRecord, NewAuditEvent, Page},
     schema::audit_events as ae,
     StoreError, Tx,
@@ -38,11 +39,46 @@ impl TryFrom<AuditRow> for AuditEventRecord {
     }
 }
 
+/// The outbox form of an audit event: ids, actor, client and address, and
+/// the event's own facts (never a secret: events carry none).
+fn outbox_event(e: &NewAuditEvent<'_>, action: &str, details: &serde_json::Value) -> OutboxEvent {
+    let id = uuid::Uuid::new_v4().to_string();
+    let endpoint_id = match e.event {
+        auth_core::events::SecurityEvent::WebhookTest { endpoint_id } => Some(endpoint_id.clone()),
+        _ => None,
+    };
+    let payload = serde_json::json!({
+        "event_id": id,
+        "organization_id": e.organization_id.map(auth_core::ids::OrganizationId::as_str),
+        "user_id": e.target_user_id.map(auth_core::ids::UserId::as_str),
+        "actor": {
+            "type": e.actor.kind(),
+            "id": e.actor.user_id().map(auth_core::ids::UserId::as_str),
+        },
+        "ip": e.ip,
+        "user_agent": e.user_agent,
+        "details": details,
+        "occurred_at": e.at.as_millis(),
+    });
+    OutboxEvent {
+        id,
+        organization_id: e.organization_id.map(|o| o.as_str().to_owned()),
+        user_id: e.target_user_id.map(|u| u.as_str().to_owned()),
+        event_type: action.to_owned(),
+        payload,
+        endpoint_id,
+        created_at: e.at,
+    }
+}
+
 impl Tx<'_> {
     /// Appends to the audit log. There is no update or delete: the log is
-    /// append-only by construction.
+    /// append-only by construction. The same event is queued in the outbox,
+    /// in the same transaction, for email and webhooks: it leaves the
+    /// process exactly when the change it describes commits.
     pub fn append_audit(&mut self, e: &NewAuditEvent<'_>) -> Result<(), StoreError> {
         let (action, details) = e.event.split();
+        self.insert_outbox(&outbox_event(e, &action, &details))?;
         diesel::insert_into(ae::table)
             .values((
                 ae::organization_id.eq(e

@@ -11,6 +11,9 @@ use diesel::{connection::SimpleConnection, sqlite::SqliteConnection, Connection}
 /// replaying it.
 pub(crate) struct Checkpoints {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Joined by [`Checkpoints::finish`], so the final checkpoint runs
+    /// before the process exits (a detached thread was cut off by exit).
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Checkpoints {
@@ -39,13 +42,38 @@ impl Checkpoints {
                         }
                     }
                 }
-                // A last, complete checkpoint leaves a tidy database behind.
-                let _ = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)");
+                // A last, complete checkpoint leaves a tidy database behind:
+                // the WAL moved into the file and truncated to zero bytes.
+                // Wait longer for the last readers than a routine tick does.
+                let _ = conn.batch_execute("PRAGMA busy_timeout = 5000;");
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
+                    tracing::warn!(error = %e, "final SQLite checkpoint failed");
+                }
             });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the SQLite checkpoint thread");
+        let thread = match spawned {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the SQLite checkpoint thread");
+                None
+            }
+        };
+        Self {
+            stop,
+            thread: std::sync::Mutex::new(thread),
         }
-        Self { stop }
+    }
+
+    /// Stops the thread and waits for its final, truncating checkpoint.
+    pub(crate) fn finish(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
     }
 }
 

@@ -36,12 +36,35 @@ pub struct DbConfig {
     pub busy_timeout: Duration,
 }
 
+/// SQLite's `synchronous` setting (`AUTHGATE_SQLITE_SYNCHRONOUS`). In WAL
+/// mode `Normal` never corrupts the database and loses nothing when the
+/// process crashes, but a power cut or kernel panic may drop the last
+/// acknowledged commits; `Full` syncs the WAL on every commit, so an
+/// acknowledged commit survives those too, at the cost of an fsync per
+/// write. See BENCHMARKS.md.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    #[default]
+    Full,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
 /// Opens connections of the backend the URL names, and nothing else: a
 /// PostgreSQL URL never falls back to creating a SQLite file.
 #[derive(Debug)]
 struct Manager {
     url: DatabaseUrl,
     busy_timeout: Duration,
+    synchronous: Synchronous,
 }
 
 impl Manager {
@@ -63,8 +86,9 @@ impl Manager {
                 // Checkpoints run on a background thread (see `checkpoints`),
                 // not in whichever request happens to fill the WAL.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
-                    self.busy_timeout.as_millis()
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
+                    self.busy_timeout.as_millis(),
+                    self.synchronous.pragma(),
                 ))
                 .map_err(|e| StoreError::Unavailable(format!("cannot configure {}: {e}", path.display())))?;
                 Ok(AnyConnection::Sqlite(conn))
@@ -140,7 +164,18 @@ impl<E> From<diesel::result::Error> for TxError<E> {
 impl Store {
     /// Opens the pool and applies pending migrations. Never panics: a bad
     /// path or a failed migration comes back as an error to report.
+    /// SQLite runs with `synchronous = NORMAL` here (tests, tools); the
+    /// server passes its configured setting to [`Store::open_with`].
     pub fn open(config: &DbConfig, secrets: SecretBox) -> Result<Self, StoreError> {
+        Self::open_with(config, secrets, Synchronous::Normal)
+    }
+
+    /// [`Store::open`] with SQLite's durability chosen.
+    pub fn open_with(
+        config: &DbConfig,
+        secrets: SecretBox,
+        synchronous: Synchronous,
+    ) -> Result<Self, StoreError> {
         if let DatabaseUrl::Sqlite(path) = &config.url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -151,6 +186,7 @@ impl Store {
         let manager = Manager {
             url: config.url.clone(),
             busy_timeout: config.busy_timeout,
+            synchronous,
         };
         // One direct connection first: it reports the real error (refused,
         // authentication, unknown database) and applies the migrations.
@@ -183,6 +219,15 @@ impl Store {
 
     pub fn backend(&self) -> &'static str {
         self.backend
+    }
+
+    /// At shutdown, after the last request: SQLite's final truncating
+    /// checkpoint runs now and is waited for, so a clean stop leaves no WAL
+    /// behind. Further use of the store still works (without checkpoints).
+    pub fn close(&self) {
+        if let Some(c) = &self._checkpoints {
+            c.finish();
+        }
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {

@@ -175,6 +175,9 @@ pub struct NewAuditEvent<'a> {
     pub target_user_id: Option<&'a UserId>,
     pub event: &'a SecurityEvent,
     pub ip: Option<&'a str>,
+    /// The client's `User-Agent`, told to the user and to webhooks (not
+    /// kept in the audit log itself).
+    pub user_agent: Option<&'a str>,
     pub at: UnixTime,
 }
 

@@ -165,3 +165,53 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_tokens,
     password_reset_requests,
 );
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        organization_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        endpoint_id -> Nullable<Text>,
+        created_at -> BigInt,
+        fanned_out_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        organization_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret_ciphertext -> Binary,
+        previous_secret_ciphertext -> Nullable<Binary>,
+        previous_secret_until -> Nullable<BigInt>,
+        enabled -> Bool,
+        failing_since -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        event_id -> Text,
+        organization_id -> Nullable<Text>,
+        event_type -> Text,
+        channel -> Text,
+        target -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        locked_until -> Nullable<BigInt>,
+        lease_owner -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+    }
+}

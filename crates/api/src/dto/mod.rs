@@ -8,6 +8,7 @@ mod auth;
 mod common;
 mod me;
 mod ops;
+mod webhooks;
 
 pub use accounts::*;
 pub use admin::*;
@@ -15,3 +16,4 @@ pub use auth::*;
 pub use common::*;
 pub use me::*;
 pub use ops::*;
+pub use webhooks::*;

@@ -98,6 +98,11 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
             "Second factor required",
         ),
         Refusal::InvitationAccepted => (S::CONFLICT, "invitation_accepted", "Conflict"),
+        Refusal::UnsafeWebhookUrl(_) => (
+            S::UNPROCESSABLE_ENTITY,
+            "webhook_url_refused",
+            "Webhook URL refused",
+        ),
     }
 }
 

@@ -65,6 +65,7 @@ pub async fn list_users(
 pub async fn create_user(
     services: web::Data<Services>,
     pool: web::Data<HashPool>,
+    mailer: web::Data<crate::notify::Mailer>,
     Admin(auth): Admin,
     origin: Origin,
     body: Body<CreateUserRequest>,
@@ -80,11 +81,17 @@ pub async fn create_user(
             .transpose()?,
         require_two_factor: body.require_two_factor,
     };
-    let created = hashing(&pool, &services, move |s| {
+    let mut created = hashing(&pool, &services, move |s| {
         s.create_user(&auth.principal.user, input, &origin.0)
     })
     .await?;
-    Ok(HttpResponse::Created().json(CreateUserResponse::from(created)))
+    let invitation = created.invitation.take();
+    let mut response = CreateUserResponse::from(created);
+    if let Some(letter) = invitation {
+        response.invitation_sent = true;
+        super::accounts::post_letter(&mailer, &services, letter);
+    }
+    Ok(HttpResponse::Created().json(response))
 }
 
 /// One user of the organization.

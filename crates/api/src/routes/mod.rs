@@ -8,6 +8,7 @@ pub mod me;
 pub mod ops;
 mod params;
 pub mod present;
+pub mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -95,6 +96,8 @@ routes! {
     "/v1/auth/enrollment/confirm" => { post: auth::enrollment_confirm },
     "/v1/auth/refresh" => { post: auth::refresh },
     "/v1/auth/logout" => { post: auth::logout },
+    "/v1/auth/password-reset" => { post: accounts::request_password_reset },
+    "/v1/auth/password-reset/confirm" => { post: accounts::confirm_password_reset },
     "/v1/me" => { get: me::me },
     "/v1/me/two-factor/enrollment" => { post: me::start_enrollment },
     "/v1/me/two-factor/enrollment/confirm" => { post: me::confirm_enrollment },
@@ -109,10 +112,17 @@ routes! {
     "/v1/users/{id}/two-factor/reset" => { post: admin::reset_two_factor },
     "/v1/users/{id}/login-history" => { get: admin::user_login_history },
     "/v1/users/{id}/unlock" => { post: admin::unlock_user },
+    "/v1/users/{id}/password-reset" => { post: accounts::send_password_reset },
+    "/v1/users/{id}/invitation" => { post: accounts::resend_invitation },
     "/v1/organization" => { get: admin::get_organization, patch: admin::update_organization },
     "/v1/audit-events" => { get: admin::audit_events },
     "/healthz" => { get: ops::healthz },
     "/readyz" => { get: ops::readyz },
     "/.well-known/jwks.json" => { get: ops::jwks },
     "/metrics" => { get: ops::metrics },
+    "/v1/organization/webhooks" => { get: webhooks::list, post: webhooks::create },
+    "/v1/organization/webhooks/{id}" => { get: webhooks::get, patch: webhooks::update, delete: webhooks::delete },
+    "/v1/organization/webhooks/{id}/test" => { post: webhooks::test },
+    "/v1/organization/webhooks/{id}/rotate-secret" => { post: webhooks::rotate_secret },
+    "/v1/organization/webhooks/{id}/deliveries" => { get: webhooks::deliveries },
 }

@@ -82,6 +82,16 @@ pub async fn metrics(
             hash_pool.capacity() as f64,
         ),
     ]);
+    // The outbox (issue #10); left out when the database does not answer.
+    let now = services.clock.now();
+    let outbox = blocking(&services, |s| {
+        s.store
+            .query(|tx| tx.outbox_stats())
+            .map_err(ServiceError::from)
+    })
+    .await
+    .ok();
+    let text = text + &crate::metrics::outbox_text(outbox, now);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)

@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -70,6 +71,7 @@ impl AuthPolicy {
                 invitation_ttl: s.invitation_ttl,
                 limits: auth_core::password_reset::ResetLimits::default(),
                 admin_set_passwords: s.admin_set_passwords,
+                public_url: s.public_url.clone(),
             },
         }
     }

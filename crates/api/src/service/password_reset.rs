@@ -44,6 +44,8 @@ pub struct RecoveryPolicy {
     pub limits: ResetLimits,
     /// Admins may set first passwords (the air-gapped escape hatch).
     pub admin_set_passwords: bool,
+    /// Links in mails start here (`AUTHGATE_PUBLIC_URL`).
+    pub public_url: Option<String>,
 }
 
 /// The new password and, for an account with 2FA, its second factor.

@@ -62,6 +62,7 @@ pub fn record(
         target_user_id: Some(&user.id),
         event: &event,
         ip: ctx.origin.ip.as_deref(),
+        user_agent: ctx.origin.user_agent.as_deref(),
         at: ctx.at,
     })
 }
@@ -79,6 +80,7 @@ pub fn record_for_organization(
         target_user_id: None,
         event: &event,
         ip: ctx.origin.ip.as_deref(),
+        user_agent: ctx.origin.user_agent.as_deref(),
         at: ctx.at,
     })
 }

@@ -41,6 +41,7 @@ impl SelfChange {
 pub enum Missing {
     User,
     Session,
+    WebhookEndpoint,
 }
 
 impl Missing {
@@ -48,6 +49,7 @@ impl Missing {
         match self {
             Missing::User => "user",
             Missing::Session => "session",
+            Missing::WebhookEndpoint => "webhook endpoint",
         }
     }
 }
@@ -105,6 +107,9 @@ pub enum Refusal {
     SecondFactorRequired,
     #[error("the user already accepted their invitation; send a password reset instead")]
     InvitationAccepted,
+    /// A webhook URL that may not be called (scheme, or where it resolves).
+    #[error("{0}")]
+    UnsafeWebhookUrl(String),
 }
 
 #[derive(Debug, thiserror::Error)]
