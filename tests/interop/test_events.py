@@ -61,6 +61,10 @@ def wait_until(what: str, check, timeout: float = WAIT):
 
 
 def enable_two_factor(base: str, token: str) -> str:
+    return enable_two_factor_with_codes(base, token)[0]
+
+
+def enable_two_factor_with_codes(base: str, token: str) -> tuple[str, list[str]]:
     h = {"Authorization": f"Bearer {token}"}
     r = requests.post(f"{base}/v1/me/two-factor/enrollment", json={}, headers=h, timeout=10)
     r.raise_for_status()
@@ -70,7 +74,7 @@ def enable_two_factor(base: str, token: str) -> str:
         f"{base}/v1/me/two-factor/enrollment/confirm", json={"code": code}, headers=h, timeout=10
     )
     r.raise_for_status()
-    return secret
+    return secret, r.json()["recovery_codes"]
 
 
 def create_webhook(base: str, token: str, url: str, events: list[str]) -> dict:
@@ -244,11 +248,17 @@ class Process:
             self.proc.wait(timeout=15)
 
 
-def admin_login(base: str, email: str, password: str) -> str:
+def admin_login(base: str, email: str, password: str, recovery_code: str | None = None) -> str:
     r = requests.post(f"{base}/v1/auth/login",
                       json={"email": email, "password": password}, timeout=10)
     r.raise_for_status()
-    return r.json()["access_token"]
+    body = r.json()
+    if body.get("status") == "otp_required":
+        r = requests.post(f"{base}/v1/auth/otp", json={
+            "challenge_token": body["challenge_token"], "recovery_code": recovery_code}, timeout=10)
+        r.raise_for_status()
+        body = r.json()
+    return body["access_token"]
 
 
 def test_a_signed_event_survives_a_down_receiver_a_500_and_a_kill_9():
@@ -258,7 +268,7 @@ def test_a_signed_event_survives_a_down_receiver_a_500_and_a_kill_9():
         token = first.admin_token()
         hook = create_webhook(first.base_url, token, f"http://127.0.0.1:{port}/hooks",
                               ["two_factor.enabled"])
-        enable_two_factor(first.base_url, token)
+        _, recovery = enable_two_factor_with_codes(first.base_url, token)
         # The receiver is down: attempts fail and are recorded.
         path = f"/v1/organization/webhooks/{hook['id']}/deliveries"
         wait_until("a failed attempt", lambda: any(
@@ -281,7 +291,7 @@ def test_a_signed_event_survives_a_down_receiver_a_500_and_a_kill_9():
         assert event["data"]["ip"] == "127.0.0.1"
         ids = {v["id"] for v in rx.of_type("two_factor.enabled")}
         assert len(ids) == 1, "a redelivery carries the same webhook-id"
-        token = admin_login(again.base_url, email, password)
+        token = admin_login(again.base_url, email, password, recovery[0])
         done = wait_until("delivered state", lambda: [
             d for d in requests.get(again.base_url + path,
                                     headers={"Authorization": f"Bearer {token}"},

@@ -76,6 +76,10 @@ impl TryFrom<EndpointRow> for EndpointRecord {
     }
 }
 
+/// An endpoint row with its sealed secret, the sealed previous secret and
+/// until when the previous one still signs.
+type SealedRow = (EndpointRow, Vec<u8>, Option<Vec<u8>>, Option<i64>);
+
 fn events_json(events: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(events).map_err(corrupt)
 }
@@ -209,7 +213,7 @@ impl Tx<'_> {
         id: &str,
         now: UnixTime,
     ) -> Result<Option<SigningEndpoint>, StoreError> {
-        let row: Option<(EndpointRow, Vec<u8>, Option<Vec<u8>>, Option<i64>)> = we::table
+        let row: Option<SealedRow> = we::table
             .filter(we::id.eq(id))
             .select((
                 EndpointRow::as_select(),

@@ -233,13 +233,13 @@ impl Dispatcher {
         };
         match state {
             DeliveryState::Delivered => {
-                tracing::info!(delivery = %d.id, event = %d.event_id, channel = d.channel.as_str(), "delivered")
+                tracing::info!(delivery = %d.id, event = %d.event_id, channel = d.channel.as_str(), "delivered");
             }
             DeliveryState::Pending => {
-                tracing::info!(delivery = %d.id, event = %d.event_id, channel = d.channel.as_str(), error = attempt.error.as_deref().unwrap_or(""), "delivery failed; will retry")
+                tracing::info!(delivery = %d.id, event = %d.event_id, channel = d.channel.as_str(), error = attempt.error.as_deref().unwrap_or(""), "delivery failed; will retry");
             }
             DeliveryState::Dead => {
-                tracing::warn!(delivery = %d.id, event = %d.event_id, channel = d.channel.as_str(), error = attempt.error.as_deref().unwrap_or(""), "delivery given up")
+                tracing::warn!(delivery = %d.id, event = %d.event_id, channel = d.channel.as_str(), error = attempt.error.as_deref().unwrap_or(""), "delivery given up");
             }
         }
         let owner = self.owner.clone();
