@@ -68,7 +68,8 @@ async fn reset_token(app: &TestApp) -> String {
 }
 
 async fn confirm(app: &TestApp, body: Value) -> Reply {
-    app.post("/v1/auth/password-reset/confirm", body, None).await
+    app.post("/v1/auth/password-reset/confirm", body, None)
+        .await
 }
 
 #[tokio::test]
@@ -79,14 +80,25 @@ async fn a_forgotten_password_is_reset_by_email_and_every_session_ends() {
     let old_session = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
 
     let known = app
-        .post("/v1/auth/password-reset", json!({"email": AGENT_EMAIL}), None)
+        .post(
+            "/v1/auth/password-reset",
+            json!({"email": AGENT_EMAIL}),
+            None,
+        )
         .await;
     let unknown = app
-        .post("/v1/auth/password-reset", json!({"email": "nobody@acme.test"}), None)
+        .post(
+            "/v1/auth/password-reset",
+            json!({"email": "nobody@acme.test"}),
+            None,
+        )
         .await;
     assert_eq!(known.status.as_u16(), 202, "{}", known.body);
     assert_eq!(unknown.status.as_u16(), 202);
-    assert_eq!(known.body, unknown.body, "known and unknown emails answer alike");
+    assert_eq!(
+        known.body, unknown.body,
+        "known and unknown emails answer alike"
+    );
 
     let token = reset_token(&app).await;
     assert!(token.len() >= 3 + 22, "at least 128 bits: {token}");
@@ -104,9 +116,12 @@ async fn a_forgotten_password_is_reset_by_email_and_every_session_ends() {
         .await
         .assert_problem(401, "unauthorized");
     // Single use.
-    confirm(&app, json!({"token": token, "new_password": "yet another password"}))
-        .await
-        .assert_problem(400, "invalid_password_token");
+    confirm(
+        &app,
+        json!({"token": token, "new_password": "yet another password"}),
+    )
+    .await
+    .assert_problem(400, "invalid_password_token");
     // The person is told.
     wait_for_mail(&app, "Your password was changed").await;
     assert!(mails_with(&app, "nobody@acme.test").is_empty());
@@ -131,8 +146,12 @@ async fn a_reset_never_removes_the_second_factor() {
         .unwrap()
         .to_owned();
 
-    app.post("/v1/auth/password-reset", json!({"email": AGENT_EMAIL}), None)
-        .await;
+    app.post(
+        "/v1/auth/password-reset",
+        json!({"email": AGENT_EMAIL}),
+        None,
+    )
+    .await;
     let token = reset_token(&app).await;
 
     // Without the second factor: refused, and the token still works.
@@ -159,8 +178,12 @@ async fn a_reset_never_removes_the_second_factor() {
 
     // A recovery code proves the second factor too.
     {
-        app.post("/v1/auth/password-reset", json!({"email": AGENT_EMAIL}), None)
-            .await;
+        app.post(
+            "/v1/auth/password-reset",
+            json!({"email": AGENT_EMAIL}),
+            None,
+        )
+        .await;
         let second = new_token(&app, "Reset your Authgate password", &[&token]).await;
         let r = confirm(
             &app,
@@ -208,11 +231,19 @@ async fn an_invited_user_sets_their_own_password_and_the_admin_never_sees_one() 
     assert_eq!(r.status.as_u16(), 204, "{}", r.body);
     // Required 2FA still sends the new user to enrollment first.
     let login = app.login(AGENT_EMAIL, NEW_PASSWORD).await;
-    assert_eq!(login.body["status"], "enrollment_required", "{}", login.body);
+    assert_eq!(
+        login.body["status"], "enrollment_required",
+        "{}",
+        login.body
+    );
     // Accepted: no second invitation.
-    app.post(&format!("/v1/users/{id}/invitation"), json!({}), Some(&admin))
-        .await
-        .assert_problem(409, "invitation_accepted");
+    app.post(
+        &format!("/v1/users/{id}/invitation"),
+        json!({}),
+        Some(&admin),
+    )
+    .await
+    .assert_problem(409, "invitation_accepted");
 }
 
 #[tokio::test]
@@ -238,8 +269,14 @@ async fn an_invitation_expires_and_a_resent_one_replaces_it() {
         .await
         .assert_problem(400, "invalid_password_token");
 
+    // A week later the admin signs in again and sends a new one.
+    let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let r = app
-        .post(&format!("/v1/users/{id}/invitation"), json!({}), Some(&admin))
+        .post(
+            &format!("/v1/users/{id}/invitation"),
+            json!({}),
+            Some(&admin),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 202, "{}", r.body);
     let second = new_token(&app, "You are invited to Authgate", &[&first]).await;
@@ -259,15 +296,26 @@ async fn an_admin_sends_a_reset_and_only_within_their_organization() {
     let other = app
         .access_token(OTHER_ADMIN_EMAIL, OTHER_ADMIN_PASSWORD)
         .await;
-    app.post(&format!("/v1/users/{id}/password-reset"), json!({}), Some(&other))
-        .await
-        .assert_problem(404, "not_found");
+    app.post(
+        &format!("/v1/users/{id}/password-reset"),
+        json!({}),
+        Some(&other),
+    )
+    .await
+    .assert_problem(404, "not_found");
 
     let r = app
-        .post(&format!("/v1/users/{id}/password-reset"), json!({}), Some(&admin))
+        .post(
+            &format!("/v1/users/{id}/password-reset"),
+            json!({}),
+            Some(&admin),
+        )
         .await;
     assert_eq!(r.status.as_u16(), 202, "{}", r.body);
-    assert!(!r.body.to_string().contains("pr_"), "the admin never sees the token");
+    assert!(
+        !r.body.to_string().contains("pr_"),
+        "the admin never sees the token"
+    );
     let token = reset_token(&app).await;
     let r = confirm(&app, json!({"token": token, "new_password": NEW_PASSWORD})).await;
     assert_eq!(r.status.as_u16(), 204, "{}", r.body);
@@ -289,7 +337,11 @@ async fn reset_mails_are_limited_per_account_and_a_newer_token_ends_the_older() 
     create_agent(&app, &admin).await;
     for _ in 0..7 {
         let r = app
-            .post("/v1/auth/password-reset", json!({"email": AGENT_EMAIL}), None)
+            .post(
+                "/v1/auth/password-reset",
+                json!({"email": AGENT_EMAIL}),
+                None,
+            )
             .await;
         assert_eq!(r.status.as_u16(), 202);
     }

@@ -127,7 +127,10 @@ pub async fn confirm_password_reset(
         new_password: params::new_password(body.new_password, Some("new_password"))?,
         proof,
     };
-    hashing(&pool, &services, move |s| s.reset_password(input, &origin.0)).await?;
+    hashing(&pool, &services, move |s| {
+        s.reset_password(input, &origin.0)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
