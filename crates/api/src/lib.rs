@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod dto;
 pub mod extract;
 pub mod hash_pool;
