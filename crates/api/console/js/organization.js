@@ -42,8 +42,8 @@ export async function organizationScreen() {
       const res = await api("POST", "/v1/users", body);
       await refresh();
       const n = document.getElementById("org-notice");
-      n.replaceChildren(h("p", { class: "success" }, `Added ${res.user.email}.`),
-        res.generated_password ? h("p", {}, "Their password (shown once): ", h("code", { id: "generated-password" }, res.generated_password)) : null);
+      n.replaceChildren(h("div", {}, h("p", { class: "success" }, `Added ${res.user.email}.`),
+        res.generated_password && h("p", {}, "Their password (shown once): ", h("code", { id: "generated-password" }, res.generated_password))));
     },
   });
 

@@ -92,7 +92,7 @@ async function sessionsCard() {
       : h("button", { type: "button", class: "secondary", "aria-label": `Revoke session from ${s.ip || "unknown address"} started ${when(s.created_at)}`,
           onclick: async () => { await api("DELETE", `/v1/me/sessions/${encodeURIComponent(s.id)}`); card.replaceWith(await sessionsCard()); } }, "Revoke"),
   ]);
-  card.append(table("Where you are signed in", ["Client", "Address", "Browser", "Started", "Last used", ""], rows));
+  card.append(table("Where you are signed in", ["Client", "Address", "Browser", "Started", "Last used", "Action"], rows));
   return card;
 }
 

@@ -123,7 +123,7 @@ export function messageOf(e) {
 export function render(title, ...content) {
   const main = document.getElementById("main");
   const heading = h("h1", { tabIndex: -1 }, title);
-  main.replaceChildren(heading, ...content);
+  main.replaceChildren(heading, ...content.flat().filter(Boolean));
   document.title = `${title} · Authgate`;
   heading.focus();
 }
