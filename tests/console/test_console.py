@@ -325,3 +325,26 @@ def test_the_first_load_is_small_compressed_and_stays_on_its_origin(browser, ser
         shot(page, "sign-in")
     finally:
         context.close()
+
+
+def test_an_admin_lifts_and_requires_2fa_per_user_and_resets_a_lost_authenticator(page, server):
+    agent, password = "cy@console.test", "cy's long password"
+    create_user(server, agent, password, require=True)
+    # Cy sets up 2FA over the API, as any other client would.
+    r = requests.post(server.url("/v1/auth/login"), json={"email": agent, "password": password}, timeout=TIMEOUT)
+    challenge = r.json()["challenge_token"]
+    ticket = requests.post(server.url("/v1/auth/enrollment"), json={"challenge_token": challenge}, timeout=TIMEOUT).json()
+    code = Authenticator(ticket["otpauth_uri"]).code()
+    r = requests.post(server.url("/v1/auth/enrollment/confirm"), json={"challenge_token": challenge, "code": code}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+
+    sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+    row = lambda: page.get_by_role("row").filter(has_text=agent)  # noqa: E731 (the table is redrawn)
+    expect(row().get_by_text("Enabled")).to_be_visible()
+    row().get_by_label("Require two-factor authentication").uncheck()
+    expect(row().get_by_label("Require two-factor authentication")).not_to_be_checked()
+    row().get_by_role("button", name="Reset 2FA").click()
+    expect(row().get_by_text("Off")).to_be_visible()
+    expect(row().get_by_role("button", name="Reset 2FA")).to_have_count(0)
+    row().get_by_label("Require two-factor authentication").check()
+    expect(row().get_by_text("Required, not set up")).to_be_visible()
