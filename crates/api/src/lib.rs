@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dispatch;
+pub mod console;
 pub mod dto;
 pub mod egress;
 pub mod extract;

@@ -71,6 +71,21 @@ impl Tx<'_> {
         let rows = q.load(self.conn)?;
         page(rows, limit, |r: &LoginEventRecord| r.id)
     }
+
+    /// When the user last signed in (a token was issued, with a code or a
+    /// recovery code or without a second factor); served by the
+    /// (user_id, outcome, created_at) index.
+    pub fn last_login_at(
+        &mut self,
+        user_id: &auth_core::ids::UserId,
+    ) -> Result<Option<UnixTime>, StoreError> {
+        let at: Option<i64> = le::table
+            .filter(le::user_id.eq(user_id.as_str().to_owned()))
+            .filter(le::outcome.eq_any(["success", "recovery_code"]))
+            .select(diesel::dsl::max(le::created_at))
+            .first(self.conn)?;
+        Ok(at.map(UnixTime::from_millis))
+    }
 }
 
 /// Cuts one extra row off to learn whether another page follows.

@@ -17,6 +17,8 @@ pub struct UserView {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub two_factor: TwoFactorView,
+    /// The last successful sign-in (RFC 3339, UTC); null if never.
+    pub last_login_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -196,6 +196,7 @@ impl From<UserSummary> for UserView {
             locked: s.locked,
             created_at: rfc3339(s.user.created_at),
             two_factor: s.two_factor.into(),
+            last_login_at: s.last_login_at.map(rfc3339),
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct UserSummary {
     /// Second-factor sign-in is locked after too many wrong codes.
     pub locked: bool,
     pub two_factor: TwoFactorSummary,
+    /// The last successful sign-in, if any.
+    pub last_login_at: Option<UnixTime>,
 }
 
 #[derive(Debug)]
@@ -98,6 +100,7 @@ impl Services {
             user: user.clone(),
             locked: tx.otp_throttle(&user.id)?.locked_at.is_some(),
             two_factor: Self::two_factor_summary_under(tx, user, requirement, now)?,
+            last_login_at: tx.last_login_at(&user.id)?,
         })
     }
 

@@ -1,0 +1,124 @@
+// Profile: the signed-in person's 2FA, password, sessions and history.
+
+import { api } from "./session.js";
+import { h, field, render, table, when, messageOf } from "./ui.js";
+import { confirmStep } from "./confirm.js";
+import { enrollmentPanel, recoveryCodesPanel } from "./enroll.js";
+
+/** The words the product uses for a 2FA state. */
+export function twoFactorStatus(tf) {
+  if (tf.status === "enabled") return "Enabled";
+  if (tf.enforced && tf.enforced_by === "admin") return "Required by your administrator";
+  if (tf.enforced) return "Required by your organization";
+  if (tf.status === "pending") return "Being set up";
+  return "Off";
+}
+
+export async function profileScreen() {
+  const me = await api("GET", "/v1/me");
+  const tf = me.two_factor;
+  const twoFactorOn = tf.status === "enabled";
+  const area = h("div", { id: "two-factor-actions" });
+  const show = (...nodes) => { area.replaceChildren(...nodes); area.querySelector("input, h2, button")?.focus(); };
+  const reload = () => profileScreen();
+
+  const enable = () => {
+    const step = confirmStep("startEnrollment", {
+      title: "Enable two-factor authentication", submit: "Continue", twoFactorOn, onCancel: () => area.replaceChildren(),
+      run: async (proof) => {
+        const ticket = await api("POST", "/v1/me/two-factor/enrollment", Object.keys(proof).length ? proof : undefined);
+        show(enrollmentPanel(ticket, {
+          confirm: async (code) => (await api("POST", "/v1/me/two-factor/enrollment/confirm", { code })).recovery_codes || [],
+          onDone: reload,
+        }));
+      },
+    });
+    if (step.immediate) step.immediate().catch((e) => show(h("p", { class: "error", role: "alert" }, messageOf(e))));
+    else show(step.form);
+  };
+  const disable = () => show(confirmStep("disableTwoFactor", {
+    title: "Disable two-factor authentication", submit: "Disable two-factor authentication", danger: true, twoFactorOn,
+    onCancel: () => area.replaceChildren(),
+    run: async (body) => { await api("POST", "/v1/me/two-factor/disable", body); await reload(); },
+  }).form);
+  const regenerate = () => show(confirmStep("regenerateRecoveryCodes", {
+    title: "New recovery codes", submit: "Generate new recovery codes", twoFactorOn, onCancel: () => area.replaceChildren(),
+    run: async (body) => {
+      const res = await api("POST", "/v1/me/two-factor/recovery-codes", body);
+      show(recoveryCodesPanel(res.recovery_codes, { heading: "New recovery codes", onDone: reload }));
+    },
+  }).form);
+
+  const status = twoFactorStatus(tf);
+  const twoFactor = h("section", { class: "card", "aria-labelledby": "tf-heading" },
+    h("h2", { id: "tf-heading" }, "Two-factor authentication"),
+    h("p", {}, "Status: ", h("strong", { id: "two-factor-status" }, status),
+      twoFactorOn && tf.enforced ? ` (required by your ${tf.enforced_by === "admin" ? "administrator" : "organization"})` : ""),
+    tf.enrollment_deadline ? h("p", {}, `Set it up before ${when(tf.enrollment_deadline)}.`) : null,
+    twoFactorOn ? h("p", {}, `Recovery codes remaining: `, h("strong", { id: "recovery-remaining" }, String(tf.recovery_codes_remaining ?? 0))) : null,
+    h("div", { class: "actions" },
+      twoFactorOn
+        ? [h("button", { type: "button", class: "danger", onclick: disable }, "Disable two-factor authentication"),
+           h("button", { type: "button", class: "secondary", onclick: regenerate }, "Regenerate recovery codes")]
+        : h("button", { type: "button", onclick: enable }, "Enable two-factor authentication")),
+    area);
+
+  const passwordDone = h("p", { role: "status", class: "success" });
+  const password = confirmStep("changePassword", {
+    title: "Change password", submit: "Change password", twoFactorOn,
+    fields: [field("New password", { name: "new_password", type: "password", autocomplete: "new-password", minLength: 8, required: true, hint: "At least 8 characters." })],
+    run: async (body) => {
+      await api("POST", "/v1/me/password", body);
+      password.form.reset();
+      passwordDone.textContent = "Password changed. Your other sessions have ended.";
+      sessions.replaceWith(sessions = await sessionsCard());
+    },
+  }).form;
+  password.classList.remove("narrow");
+  password.append(passwordDone);
+
+  let sessions = await sessionsCard();
+  render("Profile",
+    h("p", {}, `${me.name} · ${me.email} · ${me.organization.name} (${me.role})`),
+    twoFactor, password, sessions, await historyCard());
+}
+
+async function sessionsCard() {
+  const { items } = await api("GET", "/v1/me/sessions");
+  const card = h("section", { class: "card", "aria-labelledby": "sessions-heading" }, h("h2", { id: "sessions-heading" }, "Sessions"));
+  const rows = items.map((s) => [
+    s.current ? "This device" : s.client, s.ip || "—", s.user_agent || "—", when(s.created_at), when(s.last_used_at),
+    s.current ? h("span", { class: "muted" }, "current")
+      : h("button", { type: "button", class: "secondary", "aria-label": `Revoke session from ${s.ip || "unknown address"} started ${when(s.created_at)}`,
+          onclick: async () => { await api("DELETE", `/v1/me/sessions/${encodeURIComponent(s.id)}`); card.replaceWith(await sessionsCard()); } }, "Revoke"),
+  ]);
+  card.append(table("Where you are signed in", ["Client", "Address", "Browser", "Started", "Last used", "Action"], rows));
+  return card;
+}
+
+const OUTCOMES = {
+  success: "Signed in", otp_required: "Password accepted, code asked", enrollment_required: "Password accepted, setup asked",
+  wrong_password: "Wrong password", wrong_code: "Wrong code", replayed_code: "Code used twice", challenge_expired: "Took too long",
+  too_many_attempts: "Too many attempts", account_disabled: "Account disabled", throttled: "Throttled", locked: "Locked",
+  recovery_code: "Signed in with a recovery code", wrong_recovery_code: "Wrong recovery code", unknown_account: "Unknown account",
+};
+export const outcome = (o) => OUTCOMES[o] || o;
+
+export async function historyCard(path = "/v1/me/login-history", heading = "Login history") {
+  const card = h("section", { class: "card", "aria-labelledby": "history-heading" }, h("h2", { id: "history-heading" }, heading));
+  const body = h("div", {});
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Older");
+  let before = null;
+  const rows = [];
+  const load = async () => {
+    const page = await api("GET", `${path}?limit=20${before ? `&before=${before}` : ""}`);
+    rows.push(...page.items.map((e) => [when(e.at), e.client || "—", e.ip || "—", h("span", { dataset: { outcome: e.outcome } }, outcome(e.outcome))]));
+    body.replaceChildren(table("Sign-in attempts, newest first", ["Time", "Client", "Address", "Outcome"], rows));
+    before = page.next_before;
+    more.hidden = !before;
+  };
+  more.addEventListener("click", load);
+  await load();
+  card.append(body, more);
+  return card;
+}
