@@ -12,4 +12,5 @@ mod instances;
 mod login;
 mod openapi;
 mod operations;
+mod partners;
 mod self_service;

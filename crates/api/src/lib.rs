@@ -15,6 +15,7 @@ pub mod keys;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod partner_auth;
 pub mod problem;
 pub mod routes;
 pub mod service;

@@ -22,6 +22,18 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("agk_…")
+                    .description(Some(
+                        "A partner API key (`agk_…`) from `/v1/organization/api-keys`",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -62,6 +74,12 @@ impl Modify for BearerAuth {
         routes::ops::readyz,
         routes::ops::jwks,
         routes::ops::metrics,
+        routes::discovery::openid_configuration,
+        routes::api_keys::list_api_keys,
+        routes::api_keys::create_api_key,
+        routes::api_keys::revoke_api_key,
+        routes::oauth::introspect,
+        routes::oauth::revoke,
     ),
     components(schemas(Problem, dto::Client)),
     modifiers(&BearerAuth),
@@ -70,6 +88,7 @@ impl Modify for BearerAuth {
         (name = "me", description = "The signed-in user's own account"),
         (name = "admin", description = "Organization admins: users, 2FA enforcement, policy, audit log"),
         (name = "ops", description = "Health and keys"),
+        (name = "partners", description = "Partner servers with an API key: token introspection"),
     )
 )]
 pub struct ApiDoc;

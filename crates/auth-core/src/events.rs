@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     enrollment::EnrollmentSource,
     identity::Role,
-    ids::{SessionId, UserId},
+    ids::{ApiKeyId, SessionId, UserId},
     policy::OrgTwoFactorPolicy,
 };
 
@@ -128,6 +128,17 @@ pub enum SecurityEvent {
     RecoveryCodesReplaced {},
     #[serde(rename = "session.refresh_token_reused")]
     RefreshTokenReused { session_id: SessionId },
+    /// A partner API key was created (its id and name, never the key).
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated {
+        key_id: ApiKeyId,
+        name: String,
+        scopes: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
+    },
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked { key_id: ApiKeyId, name: String },
 }
 
 impl SecurityEvent {

@@ -140,3 +140,32 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     rotated_refresh_tokens,
 );
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_grace (session_id) {
+        session_id -> Text,
+        predecessor_hash -> Text,
+        successor_sealed -> Binary,
+        rotated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (organization_id));
+diesel::joinable!(refresh_grace -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(api_keys, organizations);
+diesel::allow_tables_to_appear_in_same_query!(refresh_grace, sessions);

@@ -5,11 +5,15 @@
 mod admin;
 mod auth;
 mod common;
+mod discovery;
 mod me;
 mod ops;
+mod partners;
 
 pub use admin::*;
 pub use auth::*;
 pub use common::*;
+pub use discovery::*;
 pub use me::*;
 pub use ops::*;
+pub use partners::*;

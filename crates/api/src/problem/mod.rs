@@ -86,6 +86,18 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
         Refusal::CannotModifySelf(_) => (S::CONFLICT, "cannot_modify_self", "Conflict"),
         Refusal::EmailTaken => (S::CONFLICT, "email_taken", "Conflict"),
         Refusal::InvalidInput(_) => (S::BAD_REQUEST, "invalid_request", "Invalid request"),
+        Refusal::RefreshTokenInvalid => (
+            S::UNAUTHORIZED,
+            "refresh_token_invalid",
+            "Invalid refresh token",
+        ),
+        Refusal::SessionRevoked => (S::UNAUTHORIZED, "session_revoked", "Session ended"),
+        Refusal::SecondFactorNowRequired => (
+            S::UNAUTHORIZED,
+            "second_factor_now_required",
+            "Second factor now required",
+        ),
+        Refusal::MissingScope(_) => (S::FORBIDDEN, "insufficient_scope", "Insufficient scope"),
     }
 }
 
@@ -168,6 +180,21 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized | ApiError::Refused(Refusal::SessionEnded) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // RFC 6750 §3: a refresh failure says why, for clients that
+            // read only the header.
+            ApiError::Refused(
+                Refusal::RefreshTokenInvalid
+                | Refusal::SessionRevoked
+                | Refusal::SecondFactorNowRequired,
+            ) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            ApiError::Refused(Refusal::MissingScope(scope)) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+                ));
             }
             ApiError::Unavailable | ApiError::Overloaded => {
                 res.insert_header((header::RETRY_AFTER, "1"));

@@ -2,8 +2,11 @@
 //! workers, shape the response. No rules and no SQL live here.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
+pub mod discovery;
 pub mod me;
+pub mod oauth;
 pub mod ops;
 mod params;
 pub mod present;
@@ -114,4 +117,9 @@ routes! {
     "/readyz" => { get: ops::readyz },
     "/.well-known/jwks.json" => { get: ops::jwks },
     "/metrics" => { get: ops::metrics },
+    "/.well-known/openid-configuration" => { get: discovery::openid_configuration },
+    "/v1/organization/api-keys" => { get: api_keys::list_api_keys, post: api_keys::create_api_key },
+    "/v1/organization/api-keys/{id}" => { delete: api_keys::revoke_api_key },
+    "/v1/oauth/introspect" => { post: oauth::introspect },
+    "/v1/oauth/revoke" => { post: oauth::revoke },
 }

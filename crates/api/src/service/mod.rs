@@ -7,9 +7,11 @@
 //! layer runs them off its async workers. Each reads the time once from
 //! [`Services::clock`] and passes it into the rules.
 
+pub mod api_keys;
 pub mod challenge;
 pub mod enrollment;
 pub mod login;
+pub mod oauth;
 pub mod operator;
 pub mod organization;
 pub mod password;
@@ -48,6 +50,9 @@ pub struct AuthPolicy {
     pub totp_issuer: String,
     pub second_factor: SecondFactorPolicy,
     pub password: PasswordPolicy,
+    /// How long the refresh token just rotated away from still yields the
+    /// same successor.
+    pub refresh_grace: Duration,
 }
 
 impl AuthPolicy {
@@ -61,6 +66,7 @@ impl AuthPolicy {
             totp_issuer: s.totp_issuer.clone(),
             second_factor: SecondFactorPolicy::for_window(s.totp.window),
             password: PasswordPolicy::default(),
+            refresh_grace: s.refresh_grace,
         }
     }
 
