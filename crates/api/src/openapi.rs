@@ -37,6 +37,50 @@ impl Modify for BearerAuth {
     }
 }
 
+/// What generated clients need beyond the handlers' annotations: the enum
+/// of every problem `code`, `security: []` on the public operations (those
+/// that declare no scheme), and a `servers` entry.
+struct ClientContract;
+
+impl Modify for ClientContract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            schema::{Object, Schema, Type},
+            RefOr,
+        };
+        if let Some(RefOr::T(Schema::Object(problem))) = openapi
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("Problem"))
+        {
+            let mut code = Object::with_type(Type::String);
+            code.description = Some("Stable machine-readable code; the README's table says what a client should do for each.".into());
+            code.enum_values = Some(crate::problem::CODES.iter().map(|c| (*c).into()).collect());
+            code.example = Some("invalid_credentials".into());
+            problem
+                .properties
+                .insert("code".into(), RefOr::T(Schema::Object(code)));
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if op.security.is_none() {
+                    op.security = Some(Vec::new());
+                }
+            }
+        }
+        openapi.servers = Some(vec![utoipa::openapi::Server::new("/")]);
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -82,7 +126,7 @@ impl Modify for BearerAuth {
         routes::oauth::revoke,
     ),
     components(schemas(Problem, dto::Client)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ClientContract),
     tags(
         (name = "auth", description = "Logging in, step by step"),
         (name = "me", description = "The signed-in user's own account"),

@@ -10,7 +10,7 @@ use crate::{dto::DiscoveryDocument, service::Services};
 /// access token carries as `iss`; gateways and libraries (AWS API Gateway
 /// JWT authorizers, `jose`'s remote JWK sets, PyJWT) find the keys here.
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "ops",
-    security(()),
+
     responses((status = 200, body = DiscoveryDocument)))]
 pub async fn openid_configuration(services: web::Data<Services>) -> HttpResponse {
     let issuer = services.tokens.issuer_url();

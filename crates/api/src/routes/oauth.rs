@@ -72,7 +72,7 @@ pub async fn introspect(
 /// answer is `200` whatever the token was (RFC 7009 §2.2), so it reveals
 /// nothing. Holding the token is the authorization.
 #[utoipa::path(post, path = "/v1/oauth/revoke", tag = "auth",
-    security(()),
+
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
