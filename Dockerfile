@@ -1,16 +1,15 @@
 # Multi-stage build of the `authgate` binary. The build step is the same
 # command CI runs (scripts/test): cargo build --release --locked --bin authgate
 FROM rust:1.95-bookworm AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev \
- && rm -rf /var/lib/apt/lists/*
+# libpq is built into the binary (pq-sys `bundled`); it needs only libssl-dev,
+# which the rust image carries.
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin authgate
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+ && apt-get install -y --no-install-recommends libssl3 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/authgate authgate \
  && mkdir -p /var/lib/authgate && chown authgate /var/lib/authgate

@@ -148,7 +148,7 @@ async fn forcing_two_factor_ends_the_agents_sessions_and_requires_enrollment() {
         None,
     )
     .await
-    .assert_problem(401, "unauthorized");
+    .assert_problem(401, "session_revoked");
     app.get("/v1/me", session["access_token"].as_str())
         .await
         .assert_problem(401, "unauthorized");
@@ -293,7 +293,7 @@ async fn resetting_an_agents_two_factor_removes_it_and_ends_sessions() {
         None,
     )
     .await
-    .assert_problem(401, "unauthorized");
+    .assert_problem(401, "session_revoked");
     let login = app.login(AGENT_EMAIL, AGENT_PASSWORD).await;
     let (_, tokens) = enroll_at_login(&app, login.assert_ok()).await;
 
@@ -534,7 +534,7 @@ async fn a_disabled_user_cannot_log_in_and_their_sessions_end() {
         None,
     )
     .await
-    .assert_problem(401, "unauthorized");
+    .assert_problem(401, "session_revoked");
     // A wrong password still gets the generic answer: nothing is revealed.
     app.login(AGENT_EMAIL, "wrong")
         .await

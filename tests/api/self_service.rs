@@ -182,7 +182,7 @@ async fn a_challenge_token_is_not_an_access_token() {
             None,
         )
         .await;
-    refresh.assert_problem(401, "unauthorized");
+    refresh.assert_problem(401, "refresh_token_invalid");
 }
 
 #[tokio::test]
@@ -354,7 +354,7 @@ async fn refresh_rotates_the_token_and_logout_ends_the_session() {
         .assert_problem(401, "unauthorized");
     app.post("/v1/auth/refresh", refresh(&third), None)
         .await
-        .assert_problem(401, "unauthorized");
+        .assert_problem(401, "session_revoked");
 }
 
 #[tokio::test]
@@ -362,19 +362,21 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
     let app = spawn_app().await;
     let stolen = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
     let refresh = |t: &serde_json::Value| json!({"refresh_token": t["refresh_token"]});
-    // The legitimate client rotates; then the thief replays the old token.
+    // The legitimate client rotates; then, after the grace, the thief
+    // replays the old token.
     let current = app
         .post("/v1/auth/refresh", refresh(&stolen), None)
         .await
         .assert_ok()
         .clone();
+    app.clock.advance(std::time::Duration::from_secs(21));
     app.post("/v1/auth/refresh", refresh(&stolen), None)
         .await
-        .assert_problem(401, "unauthorized");
+        .assert_problem(401, "session_revoked");
     // The whole session is gone: the current refresh and access tokens too.
     app.post("/v1/auth/refresh", refresh(&current), None)
         .await
-        .assert_problem(401, "unauthorized");
+        .assert_problem(401, "session_revoked");
     app.get("/v1/me", current["access_token"].as_str())
         .await
         .assert_problem(401, "unauthorized");
@@ -402,7 +404,7 @@ async fn enabling_two_factor_ends_other_password_only_sessions() {
         None,
     )
     .await
-    .assert_problem(401, "unauthorized");
+    .assert_problem(401, "session_revoked");
     app.get("/v1/me", Some(&phone)).await.assert_ok();
 }
 

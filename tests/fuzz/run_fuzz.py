@@ -23,7 +23,7 @@ Environment knobs (all optional):
   AUTHGATE_FUZZ_CHECKS          comma-separated Schemathesis checks (default: the five above)
   AUTHGATE_FUZZ_MAX_EXAMPLES    examples per operation and phase (default 150)
   AUTHGATE_FUZZ_SEED            seed (default 20261129)
-  AUTHGATE_FUZZ_TIMEOUT         hard limit for the Schemathesis run, seconds (default 240)
+  AUTHGATE_FUZZ_TIMEOUT         hard limit for the Schemathesis run, seconds (default 360; 35 operations since the partner endpoints)
   AUTHGATE_FUZZ_REPORT_DIR      JUnit report etc. (default target/fuzz-report)
 """
 
@@ -58,7 +58,7 @@ DEFAULT_CHECKS = ",".join(
 CHECKS = os.environ.get("AUTHGATE_FUZZ_CHECKS", DEFAULT_CHECKS)
 MAX_EXAMPLES = int(os.environ.get("AUTHGATE_FUZZ_MAX_EXAMPLES", "150"))
 SEED = int(os.environ.get("AUTHGATE_FUZZ_SEED", "20261129"))
-TIMEOUT = int(os.environ.get("AUTHGATE_FUZZ_TIMEOUT", "240"))
+TIMEOUT = int(os.environ.get("AUTHGATE_FUZZ_TIMEOUT", "360"))
 SPARE_SESSIONS = 20
 LOGOUT_SESSIONS = 40
 REPORT_DIR = Path(os.environ.get("AUTHGATE_FUZZ_REPORT_DIR", REPO_ROOT / "target" / "fuzz-report"))

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use auth_core::{
     identity::Email,
-    jwt::MAX_ACCESS_TTL,
+    jwt::{SigningAlg, MAX_ACCESS_TTL},
     password::PasswordParams,
     totp::{Algorithm, TotpParams},
 };
@@ -74,6 +74,13 @@ pub struct Settings {
     /// Browser origins allowed to call the API (CORS), e.g. the web app's
     /// `https://…` and the extension's `chrome-extension://<id>`.
     pub cors_allowed_origins: Vec<String>,
+    /// The JWS algorithm of generated and rotated signing keys.
+    pub signing_alg: SigningAlg,
+    /// How long a just-rotated refresh token still yields its successor.
+    pub refresh_grace: Duration,
+    /// The bootstrap admin's password, instead of a generated one printed
+    /// at first start (`AUTHGATE_BOOTSTRAP_ADMIN_PASSWORD(_FILE)`).
+    pub bootstrap_admin_password: Option<SecretString>,
     /// How long a forgotten-password link works.
     pub password_reset_ttl: Duration,
     /// How long an invitation's set-password link works.
@@ -177,6 +184,37 @@ fn parse_smtp_url(raw: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(raw.trim().to_owned()))
 }
 
+/// An issuer identifier (RFC 8414 §2): an `https` (or, for local use,
+/// `http`) URL with no query or fragment; a trailing `/` is dropped so
+/// `iss` and the discovery document agree byte for byte.
+fn parse_issuer(issuer: &str) -> Result<String, String> {
+    let issuer = issuer.trim();
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .ok_or_else(|| format!("{issuer:?} is not an http(s) URL"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || issuer.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "{issuer:?} must be a URL like https://auth.example.com (no query or fragment)"
+        ));
+    }
+    Ok(issuer.trim_end_matches('/').to_owned())
+}
+
+/// The issuer when none is configured: the listen address as a URL, with
+/// a wildcard address read as `localhost`.
+fn default_issuer(listen: SocketAddr) -> String {
+    let host = if listen.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else if listen.is_ipv6() {
+        format!("[{}]", listen.ip())
+    } else {
+        listen.ip().to_string()
+    };
+    format!("http://{host}:{}", listen.port())
+}
+
 /// The longest a challenge may live.
 pub const MAX_CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
 
@@ -230,6 +268,30 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         self.ranged(var, default, range).map(Duration::from_secs)
     }
 
+    /// A value given inline or as a file (`VAR` or `VAR_FILE`, as Docker
+    /// and Kubernetes secrets are mounted); a file's trailing newline is
+    /// dropped. Both at once is an error: which one wins would be a guess.
+    fn inline_or_file(
+        &self,
+        inline: &'static str,
+        file: &'static str,
+    ) -> Result<Option<String>, ConfigError> {
+        match (self.get(inline), self.get(file)) {
+            (Some(_), Some(_)) => Err(ConfigError {
+                var: file,
+                message: format!("set either {inline} or {file}, not both"),
+            }),
+            (Some(v), None) => Ok(Some(v)),
+            (None, Some(path)) => std::fs::read_to_string(path.trim())
+                .map(|v| Some(v.trim_end_matches(['\n', '\r']).to_owned()))
+                .map_err(|e| ConfigError {
+                    var: file,
+                    message: format!("cannot read {path:?}: {e}"),
+                }),
+            (None, None) => Ok(None),
+        }
+    }
+
     fn key(&self, inline: &'static str, file: &'static str) -> KeySource {
         if let Some(v) = self.get(inline) {
             KeySource::Inline(SecretString::from(v))
@@ -262,13 +324,14 @@ impl Settings {
             v.get("AUTHGATE_DATA_DIR")
                 .unwrap_or_else(|| "./data".into()),
         );
-        let database_url = match v.get("AUTHGATE_DATABASE_URL") {
-            Some(url) => DatabaseUrl::parse(&url).map_err(|e| ConfigError {
-                var: "AUTHGATE_DATABASE_URL",
-                message: e.to_string(),
-            })?,
-            None => DatabaseUrl::Sqlite(data_dir.join("authgate.db")),
-        };
+        let database_url =
+            match v.inline_or_file("AUTHGATE_DATABASE_URL", "AUTHGATE_DATABASE_URL_FILE")? {
+                Some(url) => DatabaseUrl::parse(&url).map_err(|e| ConfigError {
+                    var: "AUTHGATE_DATABASE_URL",
+                    message: e.to_string(),
+                })?,
+                None => DatabaseUrl::Sqlite(data_dir.join("authgate.db")),
+            };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let log_format = match v.get("AUTHGATE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -286,9 +349,10 @@ impl Settings {
                 var: "AUTHGATE_TOTP_ALGORITHM",
                 message: "expected SHA1, SHA256 or SHA512".into(),
             })?;
+        let listen = v.parse("AUTHGATE_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
         let settings = Self {
             environment,
-            listen: v.parse("AUTHGATE_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            listen,
             database_url,
             db_pool_size: v.ranged("AUTHGATE_DB_POOL_SIZE", 8, 1..=256)?,
             db_pool_timeout: v.secs("AUTHGATE_DB_POOL_TIMEOUT_SECS", 3, 1..=60)?,
@@ -298,7 +362,13 @@ impl Settings {
             shutdown_timeout: v.secs("AUTHGATE_SHUTDOWN_TIMEOUT_SECS", 30, 0..=600)?,
             issuer: v
                 .get("AUTHGATE_ISSUER")
-                .unwrap_or_else(|| "authgate".into()),
+                .map(|i| parse_issuer(&i))
+                .transpose()
+                .map_err(|message| ConfigError {
+                    var: "AUTHGATE_ISSUER",
+                    message,
+                })?
+                .unwrap_or_else(|| default_issuer(listen)),
             audience: v
                 .get("AUTHGATE_AUDIENCE")
                 .unwrap_or_else(|| "authgate".into()),
@@ -430,6 +500,14 @@ impl Settings {
                     })
                 }
             },
+            signing_alg: v.parse("AUTHGATE_SIGNING_ALG", SigningAlg::EdDSA)?,
+            refresh_grace: v.secs("AUTHGATE_REFRESH_GRACE_SECS", 20, 0..=30)?,
+            bootstrap_admin_password: v
+                .inline_or_file(
+                    "AUTHGATE_BOOTSTRAP_ADMIN_PASSWORD",
+                    "AUTHGATE_BOOTSTRAP_ADMIN_PASSWORD_FILE",
+                )?
+                .map(SecretString::from),
             data_dir,
         };
         if environment == Environment::Production {
@@ -578,5 +656,55 @@ mod tests {
             ("AUTHGATE_ENCRYPTION_KEY_FILE", "/k/e.key"),
         ]);
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn the_issuer_is_a_url_derived_from_the_listen_address_by_default() {
+        assert_eq!(settings(&[]).unwrap().issuer, "http://127.0.0.1:8080");
+        let s = settings(&[("AUTHGATE_LISTEN", "0.0.0.0:9000")]).unwrap();
+        assert_eq!(s.issuer, "http://localhost:9000");
+        let s = settings(&[("AUTHGATE_ISSUER", "https://auth.example.com/")]).unwrap();
+        assert_eq!(s.issuer, "https://auth.example.com");
+        for bad in ["authgate", "https://", "https://a.example/?x=1", "ftp://a"] {
+            let err = settings(&[("AUTHGATE_ISSUER", bad)]).unwrap_err();
+            assert_eq!(err.var, "AUTHGATE_ISSUER", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_signing_algorithm_is_eddsa_or_es256() {
+        assert_eq!(settings(&[]).unwrap().signing_alg, SigningAlg::EdDSA);
+        let s = settings(&[("AUTHGATE_SIGNING_ALG", "ES256")]).unwrap();
+        assert_eq!(s.signing_alg, SigningAlg::ES256);
+        let err = settings(&[("AUTHGATE_SIGNING_ALG", "RS256")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_SIGNING_ALG");
+    }
+
+    #[test]
+    fn the_database_url_and_bootstrap_password_may_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("database_url");
+        std::fs::write(&url, "postgres://authgate:s3cret@db:5432/authgate\n").unwrap();
+        let pw = dir.path().join("password");
+        std::fs::write(&pw, "a long bootstrap password\n").unwrap();
+        let (url, pw) = (url.to_string_lossy(), pw.to_string_lossy());
+        let s = settings(&[
+            ("AUTHGATE_DATABASE_URL_FILE", &url),
+            ("AUTHGATE_BOOTSTRAP_ADMIN_PASSWORD_FILE", &pw),
+        ])
+        .unwrap();
+        assert!(matches!(s.database_url, DatabaseUrl::Postgres(_)));
+        use secrecy::ExposeSecret as _;
+        assert_eq!(
+            s.bootstrap_admin_password.unwrap().expose_secret(),
+            "a long bootstrap password"
+        );
+        let both = settings(&[
+            ("AUTHGATE_DATABASE_URL", "postgres://x@y/z"),
+            ("AUTHGATE_DATABASE_URL_FILE", &url),
+        ]);
+        assert_eq!(both.unwrap_err().var, "AUTHGATE_DATABASE_URL_FILE");
+        let missing = settings(&[("AUTHGATE_DATABASE_URL_FILE", "/no/such/file")]);
+        assert_eq!(missing.unwrap_err().var, "AUTHGATE_DATABASE_URL_FILE");
     }
 }

@@ -8,8 +8,8 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod dispatch;
 pub mod console;
+pub mod dispatch;
 pub mod dto;
 pub mod egress;
 pub mod extract;
@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod notify;
 pub mod openapi;
+pub mod partner_auth;
 pub mod password_mail;
 pub mod problem;
 pub mod routes;

@@ -22,6 +22,62 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("agk_…")
+                    .description(Some(
+                        "A partner API key (`agk_…`) from `/v1/organization/api-keys`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// What generated clients need beyond the handlers' annotations: the enum
+/// of every problem `code`, `security: []` on the public operations (those
+/// that declare no scheme), and a `servers` entry.
+struct ClientContract;
+
+impl Modify for ClientContract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            schema::{Object, Schema, Type},
+            RefOr,
+        };
+        if let Some(RefOr::T(Schema::Object(problem))) = openapi
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("Problem"))
+        {
+            let mut code = Object::with_type(Type::String);
+            code.description = Some("Stable machine-readable code; the README's table says what a client should do for each.".into());
+            code.enum_values = Some(crate::problem::CODES.iter().map(|c| (*c).into()).collect());
+            code.example = Some("invalid_credentials".into());
+            problem
+                .properties
+                .insert("code".into(), RefOr::T(Schema::Object(code)));
+        }
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if op.security.is_none() {
+                    op.security = Some(Vec::new());
+                }
+            }
+        }
+        openapi.servers = Some(vec![utoipa::openapi::Server::new("/")]);
     }
 }
 
@@ -75,15 +131,22 @@ impl Modify for BearerAuth {
         routes::webhooks::test,
         routes::webhooks::rotate_secret,
         routes::webhooks::deliveries,
+        routes::discovery::openid_configuration,
+        routes::api_keys::list_api_keys,
+        routes::api_keys::create_api_key,
+        routes::api_keys::revoke_api_key,
+        routes::oauth::introspect,
+        routes::oauth::revoke,
     ),
     components(schemas(Problem, dto::Client)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ClientContract),
     tags(
         (name = "auth", description = "Logging in, step by step"),
         (name = "me", description = "The signed-in user's own account"),
         (name = "admin", description = "Organization admins: users, 2FA enforcement, policy, audit log"),
         (name = "ops", description = "Health and keys"),
         (name = "webhooks", description = "Organization admins: signed webhooks (Standard Webhooks) for security events"),
+        (name = "partners", description = "Partner servers with an API key: token introspection"),
     )
 )]
 pub struct ApiDoc;

@@ -82,8 +82,18 @@ pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), Startup
     let name = "Default organization"
         .parse()
         .map_err(|e| StartupError::Setup(format!("bootstrap failed: {e}")))?;
+    let given = settings
+        .bootstrap_admin_password
+        .as_ref()
+        .map(|p| {
+            use secrecy::ExposeSecret as _;
+            auth_core::password::Password::new_secret(p.expose_secret().to_owned()).map_err(|e| {
+                StartupError::Setup(format!("AUTHGATE_BOOTSTRAP_ADMIN_PASSWORD(_FILE): {e}"))
+            })
+        })
+        .transpose()?;
     let created = services
-        .create_organization(&name, &settings.bootstrap_admin_email, None)
+        .create_organization(&name, &settings.bootstrap_admin_email, given)
         .map_err(failed)?;
     // The main thread hashes nothing more: give its 19 MiB back.
     auth_core::password::release_work_memory();
@@ -181,10 +191,17 @@ impl Application {
                         .error_handler(problem::json_error),
                 )
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .app_data(routes::oauth::form_config())
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(routes::configure)
                 .configure(crate::console::configure)
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .url("/openapi.json", openapi.clone())
+                        // Off: the public validator would be sent the
+                        // spec's URL from every browser that opens /docs.
+                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                )
                 .route(
                     "/docs",
                     web::get().to(|| async {

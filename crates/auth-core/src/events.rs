@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     enrollment::EnrollmentSource,
     identity::{ClientKind, Role},
-    ids::{SessionId, UserId},
+    ids::{ApiKeyId, SessionId, UserId},
     policy::OrgTwoFactorPolicy,
 };
 
@@ -155,6 +155,17 @@ pub enum SecurityEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         second_factor: Option<String>,
     },
+    /// A partner API key was created (its id and name, never the key).
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated {
+        key_id: ApiKeyId,
+        name: String,
+        scopes: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
+    },
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked { key_id: ApiKeyId, name: String },
 }
 
 /// What replaces a removed person's email or name in kept records.
@@ -189,6 +200,8 @@ pub const ACTIONS: &[&str] = &[
     "user.invitation_accepted",
     "password.reset_sent",
     "password.reset",
+    "api_key.created",
+    "api_key.revoked",
 ];
 
 /// Actions the person concerned is told about by email (what happened to

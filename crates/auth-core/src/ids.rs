@@ -77,6 +77,10 @@ id_type!(
     /// The step of a login between the password and the second factor.
     ChallengeId
 );
+id_type!(
+    /// A partner API key (its id, never the key itself).
+    ApiKeyId
+);
 
 fn is_external_id(s: &str) -> bool {
     (1..=MAX_EXTERNAL_LEN).contains(&s.len())

@@ -1,12 +1,15 @@
-//! Access tokens: EdDSA (Ed25519) JWTs in the shape of RFC 9068.
+//! Access tokens: JWTs in the shape of RFC 9068, signed with EdDSA
+//! (Ed25519, the default) or ES256 (ECDSA P-256, for gateways and
+//! libraries without EdDSA).
 //!
-//! Verification pins the algorithm to EdDSA and the `typ` header to
-//! `at+jwt`, and checks expiry against a time passed in.
+//! Verification pins the algorithm to the one of the key named by `kid`
+//! and the `typ` header to `at+jwt`, and checks expiry against a time
+//! passed in.
 
 use std::time::Duration;
 
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{jwk::Jwk, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,7 +38,7 @@ pub enum TokenError {
     Invalid,
     #[error("the token has expired")]
     Expired,
-    #[error("the key is not a PKCS#8 Ed25519 private key in PEM")]
+    #[error("the key is not a PKCS#8 Ed25519 or P-256 private key in PEM")]
     BadKey,
     /// Signed with a key this issuer does not (yet) know.
     #[error("the token names an unknown signing key")]
@@ -44,12 +47,60 @@ pub enum TokenError {
     Signing(String),
 }
 
-/// One Ed25519 signing key and what is published of it.
+/// The JWS algorithms Authgate signs with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SigningAlg {
+    /// Ed25519: small and fast; the default.
+    #[default]
+    EdDSA,
+    /// ECDSA on P-256 with SHA-256: what AWS API Gateway and .NET accept.
+    ES256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::EdDSA, SigningAlg::ES256];
+
+    /// The JWA name (`alg`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::EdDSA => "EdDSA",
+            SigningAlg::ES256 => "ES256",
+        }
+    }
+
+    fn jwa(self) -> Algorithm {
+        match self {
+            SigningAlg::EdDSA => Algorithm::EdDSA,
+            SigningAlg::ES256 => Algorithm::ES256,
+        }
+    }
+}
+
+impl std::fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SigningAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("expected EdDSA or ES256, got {s:?}"))
+    }
+}
+
+/// One signing key (Ed25519 or P-256) and what is published of it.
 #[derive(Clone)]
 pub struct SigningKey {
+    alg: SigningAlg,
     kid: String,
-    seed: zeroize::Zeroizing<[u8; 32]>,
-    public_x: String,
+    /// The PKCS#8 PEM it was read from or generated as.
+    pem: zeroize::Zeroizing<String>,
+    /// The public JWK members of its kind (`kty`, `crv`, `x`[, `y`]).
+    public: serde_json::Map<String, serde_json::Value>,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
@@ -57,39 +108,106 @@ pub struct SigningKey {
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
             .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
 }
 
+/// The key id is derived from the public key, so every instance that
+/// loads the same key names it the same way.
+fn kid_of(public: &[u8]) -> String {
+    B64URL.encode(&Sha256::digest(public)[..12])
+}
+
+fn pem_of(der: &[u8]) -> String {
+    format!(
+        "-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n",
+        B64.encode(der)
+    )
+}
+
 impl SigningKey {
-    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
-        let mut seed = [0u8; 32];
-        rng.fill_bytes(&mut seed);
-        Self::from_seed(seed)
+    pub fn generate(alg: SigningAlg, rng: &mut impl CryptoRngCore) -> Self {
+        match alg {
+            SigningAlg::EdDSA => {
+                let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+                rng.fill_bytes(seed.as_mut_slice());
+                Self::from_seed(*seed)
+            }
+            SigningAlg::ES256 => loop {
+                // A random 32-byte string is a valid P-256 scalar unless it is
+                // zero or above the group order (odds ~2^-32); draw again then.
+                let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+                rng.fill_bytes(bytes.as_mut_slice());
+                if let Some(key) = Self::p256_from_scalar(&bytes) {
+                    break key;
+                }
+            },
+        }
     }
 
+    fn p256_from_scalar(bytes: &[u8; 32]) -> Option<Self> {
+        use p256::pkcs8::EncodePrivateKey as _;
+        let secret = p256::SecretKey::from_slice(bytes).ok()?;
+        let der = secret.to_pkcs8_der().ok()?;
+        Self::from_ec_der(der.as_bytes()).ok()
+    }
+
+    /// An Ed25519 key from its 32-byte seed.
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let public = ed25519_dalek::SigningKey::from_bytes(&seed)
             .verifying_key()
             .to_bytes();
         let public_x = B64URL.encode(public);
-        // The key id is derived from the public key, so every instance that
-        // loads the same key names it the same way.
-        let kid = B64URL.encode(&Sha256::digest(public)[..12]);
         let mut der = zeroize::Zeroizing::new(PKCS8_V1_PREFIX.to_vec());
         der.extend_from_slice(&seed);
+        let mut jwk = serde_json::Map::new();
+        jwk.insert("kty".into(), "OKP".into());
+        jwk.insert("crv".into(), "Ed25519".into());
+        jwk.insert("x".into(), public_x.clone().into());
         Self {
-            kid,
-            seed: zeroize::Zeroizing::new(seed),
+            alg: SigningAlg::EdDSA,
+            kid: kid_of(&public),
+            pem: zeroize::Zeroizing::new(pem_of(&der)),
+            public: jwk,
             encoding: EncodingKey::from_ed_der(&der),
             // `public_x` is base64url we just wrote: decoding it cannot fail.
             #[allow(clippy::expect_used)]
             decoding: DecodingKey::from_ed_components(&public_x).expect("valid base64url"),
-            public_x,
         }
     }
 
+    /// A P-256 key from its PKCS#8 DER.
+    fn from_ec_der(der: &[u8]) -> Result<Self, TokenError> {
+        let encoding = EncodingKey::from_ec_der(der);
+        let jwk =
+            Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(|_| TokenError::BadKey)?;
+        let jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(ec) = &jwk.algorithm else {
+            return Err(TokenError::BadKey);
+        };
+        let decoding =
+            DecodingKey::from_ec_components(&ec.x, &ec.y).map_err(|_| TokenError::BadKey)?;
+        let mut point = B64URL.decode(&ec.x).map_err(|_| TokenError::BadKey)?;
+        point.extend(B64URL.decode(&ec.y).map_err(|_| TokenError::BadKey)?);
+        let mut public = serde_json::Map::new();
+        public.insert("kty".into(), "EC".into());
+        public.insert("crv".into(), "P-256".into());
+        public.insert("x".into(), ec.x.clone().into());
+        public.insert("y".into(), ec.y.clone().into());
+        Ok(Self {
+            alg: SigningAlg::ES256,
+            kid: kid_of(&point),
+            pem: zeroize::Zeroizing::new(pem_of(der)),
+            public,
+            encoding,
+            decoding,
+        })
+    }
+
+    /// Reads a PKCS#8 PEM private key: Ed25519 (as `openssl genpkey
+    /// -algorithm ed25519` writes it) or P-256 (`openssl genpkey -algorithm
+    /// EC -pkeyopt ec_paramgen_curve:P-256`).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, TokenError> {
         let body: String = pem
             .lines()
@@ -100,38 +218,35 @@ impl SigningKey {
         if !pem.trim_start().starts_with(&begin) {
             return Err(TokenError::BadKey);
         }
-        let der = B64.decode(body).map_err(|_| TokenError::BadKey)?;
-        if der.len() != 48 || der[..16] != PKCS8_V1_PREFIX {
-            return Err(TokenError::BadKey);
+        let der = zeroize::Zeroizing::new(B64.decode(body).map_err(|_| TokenError::BadKey)?);
+        if der.len() == 48 && der[..16] == PKCS8_V1_PREFIX {
+            let mut seed = [0u8; 32];
+            seed.copy_from_slice(&der[16..]);
+            return Ok(Self::from_seed(seed));
         }
-        let mut seed = [0u8; 32];
-        seed.copy_from_slice(&der[16..]);
-        Ok(Self::from_seed(seed))
+        Self::from_ec_der(&der)
     }
 
     pub fn to_pkcs8_pem(&self) -> String {
-        let mut der = zeroize::Zeroizing::new(PKCS8_V1_PREFIX.to_vec());
-        der.extend_from_slice(self.seed.as_slice());
-        format!(
-            "-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n",
-            B64.encode(der.as_slice())
-        )
+        self.pem.as_str().to_owned()
     }
 
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
-    /// The RFC 8037 JWK of the public half.
+    pub fn alg(&self) -> SigningAlg {
+        self.alg
+    }
+
+    /// The public JWK (RFC 8037 for Ed25519, RFC 7518 for P-256), with its
+    /// `kid`, `use` and `alg`.
     pub fn public_jwk(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": self.public_x,
-            "kid": self.kid,
-            "use": "sig",
-            "alg": "EdDSA",
-        })
+        let mut jwk = self.public.clone();
+        jwk.insert("kid".into(), self.kid.clone().into());
+        jwk.insert("use".into(), "sig".into());
+        jwk.insert("alg".into(), self.alg.as_str().into());
+        serde_json::Value::Object(jwk)
     }
 }
 
@@ -199,6 +314,26 @@ impl TokenIssuer {
         self.active.kid()
     }
 
+    pub fn active_alg(&self) -> SigningAlg {
+        self.active.alg
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The algorithms of the keys that verify, the active one first, each
+    /// once.
+    pub fn algorithms(&self) -> Vec<SigningAlg> {
+        let mut algs = vec![self.active.alg];
+        for k in &self.retired {
+            if !algs.contains(&k.alg) {
+                algs.push(k.alg);
+            }
+        }
+        algs
+    }
+
     pub fn sign(
         &self,
         subject: &Subject<'_>,
@@ -218,7 +353,7 @@ impl TokenIssuer {
             sid: subject.session_id.to_string(),
             amr: subject.amr.iter().map(|s| (*s).to_owned()).collect(),
         };
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(self.active.alg.jwa());
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(self.active.kid.clone());
         jsonwebtoken::encode(&header, &claims, &self.active.encoding)
@@ -227,7 +362,7 @@ impl TokenIssuer {
 
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
             return Err(TokenError::Invalid);
         }
         let kid = header.kid.ok_or(TokenError::Invalid)?;
@@ -235,7 +370,11 @@ impl TokenIssuer {
             .chain(&self.retired)
             .find(|k| k.kid == kid)
             .ok_or(TokenError::UnknownKey)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
+        // The key decides the algorithm, never the token.
+        if header.alg != key.alg.jwa() {
+            return Err(TokenError::Invalid);
+        }
+        let mut validation = Validation::new(key.alg.jwa());
         validation.validate_exp = false;
         validation.set_audience(&[&self.audience]);
         validation.set_issuer(&[&self.issuer]);
@@ -364,7 +503,7 @@ mod tests {
 
     #[test]
     fn keys_round_trip_through_pkcs8_pem() {
-        let key = SigningKey::generate(&mut rand_core::OsRng);
+        let key = SigningKey::generate(SigningAlg::EdDSA, &mut rand_core::OsRng);
         let pem = key.to_pkcs8_pem();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         let again = SigningKey::from_pkcs8_pem(&pem).unwrap();
@@ -400,5 +539,62 @@ mod tests {
         );
         assert!(rotated.verify(&token, T0).is_ok());
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn es256_keys_sign_verify_and_round_trip_through_pem() {
+        let key = SigningKey::generate(SigningAlg::ES256, &mut rand_core::OsRng);
+        let again = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem()).unwrap();
+        assert_eq!(again.kid(), key.kid());
+        assert_eq!(again.alg(), SigningAlg::ES256);
+        let iss = issuer(key.clone());
+        let token = iss.sign(&subject(), "j".into(), T0).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(iss.verify(&token, T0).unwrap().sub, "u1");
+        let jwk = &iss.jwks()["keys"][0];
+        assert_eq!(
+            (&jwk["kty"], &jwk["crv"], &jwk["alg"], &jwk["use"]),
+            (
+                &"EC".into(),
+                &"P-256".into(),
+                &"ES256".into(),
+                &"sig".into()
+            )
+        );
+        assert!(jwk["x"].is_string() && jwk["y"].is_string());
+        assert!(jwk.get("d").is_none());
+    }
+
+    #[test]
+    fn a_token_whose_alg_differs_from_its_keys_is_refused() {
+        let ed = SigningKey::from_seed([7; 32]);
+        let es = SigningKey::generate(SigningAlg::ES256, &mut rand_core::OsRng);
+        let es_token = issuer(es.clone()).sign(&subject(), "j".into(), T0).unwrap();
+        // Relabel the ES256 token's key id as the Ed25519 key's.
+        let mut parts: Vec<String> = es_token.split('.').map(str::to_owned).collect();
+        let mut header: serde_json::Value =
+            serde_json::from_slice(&B64URL.decode(&parts[0]).unwrap()).unwrap();
+        header["kid"] = ed.kid().into();
+        parts[0] = B64URL.encode(serde_json::to_vec(&header).unwrap());
+        let both = TokenIssuer::new(
+            ed,
+            vec![es],
+            "https://authgate.test".into(),
+            "inbox".into(),
+            Duration::from_secs(600),
+        );
+        assert_eq!(both.verify(&parts.join("."), T0), Err(TokenError::Invalid));
+        assert!(
+            both.verify(&es_token, T0).is_ok(),
+            "a retired ES256 key still verifies"
+        );
+    }
+
+    #[test]
+    fn signing_algorithms_parse_from_their_jwa_names() {
+        assert_eq!("ES256".parse(), Ok(SigningAlg::ES256));
+        assert_eq!("EdDSA".parse(), Ok(SigningAlg::EdDSA));
+        assert!("RS256".parse::<SigningAlg>().is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! work in one transaction; the methods on `Tx` are the only queries the
 //! service runs. Calls block: the HTTP layer runs them off its async workers.
 
+pub mod api_keys;
 mod audit;
 mod authenticators;
 mod challenges;

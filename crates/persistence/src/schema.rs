@@ -196,6 +196,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     deliveries (id) {
         id -> Text,
         event_id -> Text,
@@ -215,3 +230,17 @@ diesel::table! {
         delivered_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    refresh_grace (session_id) {
+        session_id -> Text,
+        predecessor_hash -> Text,
+        successor_sealed -> Binary,
+        rotated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (organization_id));
+diesel::joinable!(refresh_grace -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(api_keys, organizations);
+diesel::allow_tables_to_appear_in_same_query!(refresh_grace, sessions);

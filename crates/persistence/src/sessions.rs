@@ -1,6 +1,6 @@
 use auth_core::{
     ids::{SessionId, UserId},
-    opaque_token::TokenHash,
+    opaque_token::{OpaqueToken, TokenHash},
     UnixTime,
 };
 use diesel::prelude::*;
@@ -12,7 +12,8 @@ use crate::{
     records::Principal,
     records::{NewSession, SessionRecord, UserRecord},
     schema::{
-        authenticators, organizations, recovery_codes, rotated_refresh_tokens, sessions, users,
+        authenticators, organizations, recovery_codes, refresh_grace, rotated_refresh_tokens,
+        sessions, users,
     },
     users::UserRow,
     StoreError, Tx,
@@ -58,8 +59,19 @@ impl TryFrom<SessionRow> for SessionRecord {
 #[derive(Debug)]
 pub enum Rotation {
     Rotated(SessionRecord),
-    /// An already-rotated token: the session was revoked.
+    /// The token just rotated away from, presented again within the grace
+    /// (a retried request, two tabs at once): the same successor again.
+    Repeated {
+        session: SessionRecord,
+        successor: OpaqueToken,
+    },
+    /// An already-rotated token outside the grace: the session was revoked.
     Reused {
+        session_id: SessionId,
+    },
+    /// The current token of a session that has ended (logged out, revoked,
+    /// expired).
+    Ended {
         session_id: SessionId,
     },
     Unknown,
@@ -137,11 +149,15 @@ impl Tx<'_> {
     /// Swaps a live session's refresh token for a new one (rotation). The
     /// old token stops working in the same statement and is remembered: a
     /// token presented again after rotation means it leaked, and the whole
-    /// session is revoked (OAuth 2.0 Security BCP, reuse detection).
+    /// session is revoked (OAuth 2.0 Security BCP, reuse detection) —
+    /// unless it is the token rotated away from last, presented again after
+    /// `grace_since`: then the same successor is returned (sealed at rest
+    /// for that purpose), so a retried request does not end the session.
     pub fn rotate_refresh_token(
         &mut self,
         presented: &TokenHash,
-        replacement: &TokenHash,
+        replacement: &OpaqueToken,
+        grace_since: UnixTime,
         now: UnixTime,
     ) -> Result<Rotation, StoreError> {
         let current = sessions::table
@@ -152,18 +168,7 @@ impl Tx<'_> {
             .get_result::<String>(self.conn)
             .optional()?;
         let Some(session_id) = current else {
-            let reused = rotated_refresh_tokens::table
-                .find(presented.as_str())
-                .select(rotated_refresh_tokens::session_id)
-                .get_result::<String>(self.conn)
-                .optional()?;
-            return Ok(match reused.map(SessionId::from_stored) {
-                Some(session_id) => {
-                    self.revoke_session(&session_id, now)?;
-                    Rotation::Reused { session_id }
-                }
-                None => Rotation::Unknown,
-            });
+            return self.not_current(presented, grace_since, now);
         };
         let n = diesel::update(
             sessions::table
@@ -172,7 +177,7 @@ impl Tx<'_> {
                 .filter(sessions::revoked_at.is_null()),
         )
         .set((
-            sessions::refresh_token_hash.eq(replacement.as_str()),
+            sessions::refresh_token_hash.eq(replacement.hash().as_str()),
             sessions::last_used_at.eq(now.as_millis()),
         ))
         .execute(self.conn)?;
@@ -186,12 +191,110 @@ impl Tx<'_> {
                 rotated_refresh_tokens::rotated_at.eq(now.as_millis()),
             ))
             .execute(self.conn)?;
+        let sealed = self
+            .secrets
+            .seal(replacement.expose().as_bytes(), &session_id)?;
+        diesel::delete(refresh_grace::table.find(&session_id)).execute(self.conn)?;
+        diesel::insert_into(refresh_grace::table)
+            .values((
+                refresh_grace::session_id.eq(&session_id),
+                refresh_grace::predecessor_hash.eq(presented.as_str()),
+                refresh_grace::successor_sealed.eq(sealed),
+                refresh_grace::rotated_at.eq(now.as_millis()),
+            ))
+            .execute(self.conn)?;
         let session = sessions::table
             .find(&session_id)
             .select(SessionRow::as_select())
             .get_result(self.conn)?
             .try_into()?;
         Ok(Rotation::Rotated(session))
+    }
+
+    /// A presented refresh token that is not a live session's current one.
+    fn not_current(
+        &mut self,
+        presented: &TokenHash,
+        grace_since: UnixTime,
+        now: UnixTime,
+    ) -> Result<Rotation, StoreError> {
+        let ended = sessions::table
+            .filter(sessions::refresh_token_hash.eq(presented.as_str()))
+            .select(sessions::id)
+            .get_result::<String>(self.conn)
+            .optional()?;
+        if let Some(id) = ended {
+            return Ok(Rotation::Ended {
+                session_id: SessionId::from_stored(id),
+            });
+        }
+        let reused = rotated_refresh_tokens::table
+            .find(presented.as_str())
+            .select(rotated_refresh_tokens::session_id)
+            .get_result::<String>(self.conn)
+            .optional()?;
+        let Some(session_id) = reused.map(SessionId::from_stored) else {
+            return Ok(Rotation::Unknown);
+        };
+        let repeated = refresh_grace::table
+            .inner_join(sessions::table)
+            .filter(refresh_grace::session_id.eq(session_id.as_str()))
+            .filter(refresh_grace::predecessor_hash.eq(presented.as_str()))
+            .filter(refresh_grace::rotated_at.gt(grace_since.as_millis()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.as_millis()))
+            .select((refresh_grace::successor_sealed, SessionRow::as_select()))
+            .get_result::<(Vec<u8>, SessionRow)>(self.conn)
+            .optional()?;
+        if let Some((sealed, session)) = repeated {
+            let plain = self.secrets.open(&sealed, session_id.as_str())?;
+            let successor = String::from_utf8(plain).map_err(corrupt)?;
+            return Ok(Rotation::Repeated {
+                session: session.try_into()?,
+                successor: OpaqueToken::from_secret(successor),
+            });
+        }
+        self.revoke_session(&session_id, now)?;
+        Ok(Rotation::Reused { session_id })
+    }
+
+    /// The live session whose current refresh token this is.
+    pub fn session_by_refresh_token(
+        &mut self,
+        presented: &TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        sessions::table
+            .filter(sessions::refresh_token_hash.eq(presented.as_str()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.as_millis()))
+            .select(SessionRow::as_select())
+            .get_result(self.conn)
+            .optional()?
+            .map(SessionRecord::try_from)
+            .transpose()
+    }
+
+    /// The session a refresh token belongs or belonged to, current or
+    /// rotated away from, live or not.
+    pub fn session_of_refresh_token(
+        &mut self,
+        presented: &TokenHash,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let current = sessions::table
+            .filter(sessions::refresh_token_hash.eq(presented.as_str()))
+            .select(sessions::id)
+            .get_result::<String>(self.conn)
+            .optional()?;
+        let id = match current {
+            Some(id) => Some(id),
+            None => rotated_refresh_tokens::table
+                .find(presented.as_str())
+                .select(rotated_refresh_tokens::session_id)
+                .get_result::<String>(self.conn)
+                .optional()?,
+        };
+        Ok(id.map(SessionId::from_stored))
     }
 
     /// A user's live sessions, most recently used first.

@@ -6,14 +6,18 @@ mod accounts;
 mod admin;
 mod auth;
 mod common;
+mod discovery;
 mod me;
 mod ops;
+mod partners;
 mod webhooks;
 
 pub use accounts::*;
 pub use admin::*;
 pub use auth::*;
 pub use common::*;
+pub use discovery::*;
 pub use me::*;
 pub use ops::*;
+pub use partners::*;
 pub use webhooks::*;

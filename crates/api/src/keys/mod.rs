@@ -40,6 +40,19 @@ pub struct Keys {
 pub fn load(settings: &Settings, now: UnixTime) -> Result<Keys, KeyError> {
     let dir = settings.data_dir.join("keys");
     let (signing, retired) = load_signing(settings, now)?;
+    if signing.alg() != settings.signing_alg {
+        return Err(KeyError::Invalid {
+            var: "AUTHGATE_SIGNING_ALG",
+            message: format!(
+                "is {} but the signing key {} is {}: run `authgate keys rotate` with AUTHGATE_SIGNING_ALG={} to switch (tokens of the old key stay valid until they expire), or configure a {} key",
+                settings.signing_alg,
+                signing.kid(),
+                signing.alg(),
+                settings.signing_alg,
+                settings.signing_alg,
+            ),
+        });
+    }
     let encryption_b64 = files::material(
         &settings.encryption_key,
         &dir.join("encryption.key"),
@@ -119,6 +132,38 @@ mod tests {
         assert_eq!(after.retired[0].kid(), old);
         let ring = KeyRing::new(&s, Clock::system(), after.signing, after.retired);
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn es256_keys_are_generated_when_configured_and_rotation_switches_algorithms() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_string_lossy().into_owned();
+        let es256 = Settings::from_lookup(|k| match k {
+            "AUTHGATE_DATA_DIR" => Some(dir.clone()),
+            "AUTHGATE_SIGNING_ALG" => Some("ES256".into()),
+            _ => None,
+        })
+        .unwrap();
+        let eddsa = settings(tmp.path());
+        let first = load(&es256, now()).unwrap().signing;
+        assert_eq!(first.alg(), auth_core::jwt::SigningAlg::ES256);
+        let err = load(&eddsa, now()).err().expect("a mismatch is an error");
+        assert!(
+            err.to_string().starts_with("AUTHGATE_SIGNING_ALG: "),
+            "{err}"
+        );
+        rotate(&eddsa, now()).unwrap();
+        let after = load(&eddsa, now()).unwrap();
+        assert_eq!(after.signing.alg(), auth_core::jwt::SigningAlg::EdDSA);
+        assert_eq!(after.retired[0].kid(), first.kid());
+        let ring = KeyRing::new(&eddsa, Clock::system(), after.signing, after.retired);
+        let algs: Vec<_> = ring.jwks()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(algs, ["EdDSA", "ES256"]);
     }
 
     #[test]

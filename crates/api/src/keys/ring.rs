@@ -132,4 +132,14 @@ impl KeyRing {
     pub fn ttl(&self) -> Duration {
         self.current().ttl()
     }
+
+    /// The `iss` of every token (`AUTHGATE_ISSUER`).
+    pub fn issuer_url(&self) -> String {
+        self.current().issuer().to_owned()
+    }
+
+    /// The algorithms of the keys that verify, the active one first.
+    pub fn algorithms(&self) -> Vec<auth_core::jwt::SigningAlg> {
+        self.current().algorithms()
+    }
 }

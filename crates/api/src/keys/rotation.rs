@@ -42,7 +42,7 @@ pub fn load_signing(
         &settings.signing_key,
         &dir.join("signing.pem"),
         "AUTHGATE_SIGNING_KEY_FILE",
-        || SigningKey::generate(&mut OsRng).to_pkcs8_pem(),
+        || SigningKey::generate(settings.signing_alg, &mut OsRng).to_pkcs8_pem(),
     )?;
     let signing = parse_signing(&signing_pem)?;
     let mut retired = Vec::new();
@@ -89,7 +89,9 @@ pub fn rotate(settings: &Settings, now: UnixTime) -> Result<(String, String), Ke
         &retired_dir.join(format!("{stamp}-{}.pem", active.kid())),
         &active.to_pkcs8_pem(),
     )?;
-    let next = SigningKey::generate(&mut OsRng);
+    // The new key has the configured algorithm: rotating is also how a
+    // deployment switches between EdDSA and ES256.
+    let next = SigningKey::generate(settings.signing_alg, &mut OsRng);
     // Write beside, then rename: readers see the old key or the new one.
     let staging = dir.join(format!(".signing-{stamp}.pem"));
     create_private(&staging, &next.to_pkcs8_pem())?;

@@ -103,6 +103,18 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
             "webhook_url_refused",
             "Webhook URL refused",
         ),
+        Refusal::RefreshTokenInvalid => (
+            S::UNAUTHORIZED,
+            "refresh_token_invalid",
+            "Invalid refresh token",
+        ),
+        Refusal::SessionRevoked => (S::UNAUTHORIZED, "session_revoked", "Session ended"),
+        Refusal::SecondFactorNowRequired => (
+            S::UNAUTHORIZED,
+            "second_factor_now_required",
+            "Second factor now required",
+        ),
+        Refusal::MissingScope(_) => (S::FORBIDDEN, "insufficient_scope", "Insufficient scope"),
     }
 }
 
@@ -185,6 +197,21 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized | ApiError::Refused(Refusal::SessionEnded) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // RFC 6750 §3: a refresh failure says why, for clients that
+            // read only the header.
+            ApiError::Refused(
+                Refusal::RefreshTokenInvalid
+                | Refusal::SessionRevoked
+                | Refusal::SecondFactorNowRequired,
+            ) => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            ApiError::Refused(Refusal::MissingScope(scope)) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+                ));
             }
             ApiError::Unavailable | ApiError::Overloaded => {
                 res.insert_header((header::RETRY_AFTER, "1"));
@@ -281,4 +308,141 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
 
 pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::NotFound("resource").into()
+}
+
+/// Every `code` a problem can carry: the `Problem.code` enum of the
+/// OpenAPI document and the README's table (tests compare all three).
+pub const CODES: &[&str] = &[
+    "invalid_request",
+    "invalid_credentials",
+    "invalid_password",
+    "invalid_code",
+    "invalid_challenge",
+    "unauthorized",
+    "refresh_token_invalid",
+    "session_revoked",
+    "second_factor_now_required",
+    "account_disabled",
+    "two_factor_enforced",
+    "forbidden",
+    "insufficient_scope",
+    "not_found",
+    "method_not_allowed",
+    "two_factor_already_enabled",
+    "no_pending_enrollment",
+    "enrollment_expired",
+    "two_factor_not_enabled",
+    "cannot_modify_self",
+    "email_taken",
+    "payload_too_large",
+    "unsupported_media_type",
+    "too_many_attempts",
+    "account_locked",
+    "database_unavailable",
+    "overloaded",
+    "internal_error",
+    "last_admin",
+    "invalid_password_token",
+    "second_factor_required",
+    "invitation_accepted",
+    "webhook_url_refused",
+];
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::BTreeSet, time::Duration};
+
+    use super::*;
+    use crate::service::refusal::{Missing, SelfChange};
+
+    /// One of every error, through every variant (a new variant breaks the
+    /// exhaustive match below until it is listed here too).
+    fn every_error() -> Vec<ApiError> {
+        let refusals = [
+            Refusal::InvalidCredentials,
+            Refusal::InvalidPassword,
+            Refusal::InvalidCode,
+            Refusal::InvalidChallenge,
+            Refusal::SessionEnded,
+            Refusal::AccountDisabled,
+            Refusal::TwoFactorEnforced(auth_core::policy::EnforcedBy::Admin),
+            Refusal::NotFound(Missing::User),
+            Refusal::TooManyAttempts {
+                retry_after: Duration::from_secs(1),
+            },
+            Refusal::Locked,
+            Refusal::TwoFactorAlreadyEnabled,
+            Refusal::NoPendingEnrollment,
+            Refusal::EnrollmentExpired,
+            Refusal::TwoFactorNotEnabled,
+            Refusal::RecoveryCodesNeedTwoFactor,
+            Refusal::CannotModifySelf(SelfChange::Demote),
+            Refusal::EmailTaken,
+            Refusal::InvalidInput("x".into()),
+            Refusal::RefreshTokenInvalid,
+            Refusal::SessionRevoked,
+            Refusal::SecondFactorNowRequired,
+            Refusal::MissingScope("users:read"),
+            Refusal::LastAdmin,
+            Refusal::InvalidPasswordToken,
+            Refusal::SecondFactorRequired,
+            Refusal::InvitationAccepted,
+            Refusal::UnsafeWebhookUrl("x".into()),
+        ];
+        for r in &refusals {
+            // Exhaustive: adding a Refusal variant fails to compile here.
+            match r {
+                Refusal::InvalidCredentials
+                | Refusal::InvalidPassword
+                | Refusal::InvalidCode
+                | Refusal::InvalidChallenge
+                | Refusal::SessionEnded
+                | Refusal::AccountDisabled
+                | Refusal::TwoFactorEnforced(_)
+                | Refusal::NotFound(_)
+                | Refusal::TooManyAttempts { .. }
+                | Refusal::Locked
+                | Refusal::TwoFactorAlreadyEnabled
+                | Refusal::NoPendingEnrollment
+                | Refusal::EnrollmentExpired
+                | Refusal::TwoFactorNotEnabled
+                | Refusal::RecoveryCodesNeedTwoFactor
+                | Refusal::CannotModifySelf(_)
+                | Refusal::EmailTaken
+                | Refusal::InvalidInput(_)
+                | Refusal::RefreshTokenInvalid
+                | Refusal::SessionRevoked
+                | Refusal::SecondFactorNowRequired
+                | Refusal::MissingScope(_)
+                | Refusal::LastAdmin
+                | Refusal::InvalidPasswordToken
+                | Refusal::SecondFactorRequired
+                | Refusal::InvitationAccepted
+                | Refusal::UnsafeWebhookUrl(_) => {}
+            }
+        }
+        let mut all: Vec<ApiError> = refusals.into_iter().map(ApiError::Refused).collect();
+        all.extend([
+            ApiError::InvalidRequest("x".into()),
+            ApiError::PayloadTooLarge,
+            ApiError::UnsupportedMediaType,
+            ApiError::Unauthorized,
+            ApiError::Forbidden("x"),
+            ApiError::NotFound("x"),
+            ApiError::RouteNotFound,
+            ApiError::MethodNotAllowed("PUT".into()),
+            ApiError::Unavailable,
+            ApiError::Overloaded,
+            ApiError::Internal,
+        ]);
+        all
+    }
+
+    #[test]
+    fn the_list_of_codes_is_exactly_the_codes_errors_carry() {
+        let produced: BTreeSet<&str> = every_error().iter().map(ApiError::code).collect();
+        let listed: BTreeSet<&str> = CODES.iter().copied().collect();
+        assert_eq!(listed.len(), CODES.len(), "no code is listed twice");
+        assert_eq!(produced, listed);
+    }
 }

@@ -1,5 +1,7 @@
 //! `/v1/users`, `/v1/organization`, `/v1/audit-events`: admins only, and
-//! only within their own organization.
+//! only within their own organization. The reads also take a partner API
+//! key of the organization with the matching scope (`users:read`,
+//! `audit:read`).
 
 use actix_web::{web, HttpResponse};
 use auth_core::ids::UserId;
@@ -13,6 +15,7 @@ use crate::{
     },
     extract::{Admin, Body, Origin},
     hash_pool::HashPool,
+    partner_auth::{AdminOrKey, AuditRead, UsersRead},
     problem::{
         responses::{AdminErrors, JsonBodyErrors},
         ApiError, Problem,
@@ -26,7 +29,7 @@ use crate::{
 };
 
 /// The organization's users, oldest first.
-#[utoipa::path(get, path = "/v1/users", tag = "admin", security(("bearer" = [])), params(OffsetQuery),
+#[utoipa::path(get, path = "/v1/users", tag = "admin", security(("bearer" = []), ("api_key" = [])), params(OffsetQuery),
     responses(
         (status = 200, body = UserListPage),
         (status = 400, description = "Invalid paging parameters", body = Problem, content_type = "application/problem+json"),
@@ -34,7 +37,7 @@ use crate::{
     ))]
 pub async fn list_users(
     services: web::Data<Services>,
-    Admin(auth): Admin,
+    AdminOrKey(admin, ..): AdminOrKey<UsersRead>,
     query: web::Query<OffsetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = params::page_limit(query.limit)?;
@@ -46,10 +49,7 @@ pub async fn list_users(
             ))
         }
     };
-    let list = blocking(&services, move |s| {
-        s.list_users(&auth.principal.user, offset, limit)
-    })
-    .await?;
+    let list = blocking(&services, move |s| s.list_users(&admin, offset, limit)).await?;
     Ok(json(&UserListPage::from(list)))
 }
 
@@ -95,16 +95,16 @@ pub async fn create_user(
 }
 
 /// One user of the organization.
-#[utoipa::path(get, path = "/v1/users/{id}", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "admin", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = UserView), AdminErrors))]
 pub async fn get_user(
     services: web::Data<Services>,
-    Admin(auth): Admin,
+    AdminOrKey(admin, ..): AdminOrKey<UsersRead>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::user_id(&id)?;
-    let user = blocking(&services, move |s| s.get_user(&auth.principal.user, &id)).await?;
+    let user = blocking(&services, move |s| s.get_user(&admin, &id)).await?;
     Ok(json(&UserView::from(user)))
 }
 
@@ -165,7 +165,7 @@ pub async fn reset_two_factor(
 }
 
 /// A user's login attempts, newest first.
-#[utoipa::path(get, path = "/v1/users/{id}/login-history", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/users/{id}/login-history", tag = "admin", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "User id"), PageQuery),
     responses(
         (status = 200, body = LoginHistoryPage),
@@ -174,7 +174,7 @@ pub async fn reset_two_factor(
     ))]
 pub async fn user_login_history(
     services: web::Data<Services>,
-    Admin(auth): Admin,
+    AdminOrKey(admin, ..): AdminOrKey<UsersRead>,
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -182,7 +182,7 @@ pub async fn user_login_history(
     let before = query.before;
     let id = params::user_id(&id)?;
     let page = blocking(&services, move |s| {
-        s.user_login_history(&auth.principal.user, &id, before, limit)
+        s.user_login_history(&admin, &id, before, limit)
     })
     .await?;
     Ok(json(&LoginHistoryPage::from(page)))
@@ -222,7 +222,7 @@ pub async fn update_organization(
 }
 
 /// The organization's audit log, newest first.
-#[utoipa::path(get, path = "/v1/audit-events", tag = "admin", security(("bearer" = [])), params(AuditQuery),
+#[utoipa::path(get, path = "/v1/audit-events", tag = "admin", security(("bearer" = []), ("api_key" = [])), params(AuditQuery),
     responses(
         (status = 200, body = AuditPage),
         (status = 400, description = "Invalid paging parameters", body = Problem, content_type = "application/problem+json"),
@@ -230,7 +230,7 @@ pub async fn update_organization(
     ))]
 pub async fn audit_events(
     services: web::Data<Services>,
-    Admin(auth): Admin,
+    AdminOrKey(admin, ..): AdminOrKey<AuditRead>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -247,7 +247,7 @@ pub async fn audit_events(
         }
     };
     let page = blocking(&services, move |s| {
-        s.audit_events(&auth.principal.user, user_id.as_ref(), query.before, limit)
+        s.audit_events(&admin, user_id.as_ref(), query.before, limit)
     })
     .await?;
     Ok(json(&AuditPage::from(page)))

@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
+pub mod discovery;
 pub mod me;
+pub mod oauth;
 pub mod ops;
 mod params;
 pub mod present;
@@ -125,4 +128,9 @@ routes! {
     "/v1/organization/webhooks/{id}/test" => { post: webhooks::test },
     "/v1/organization/webhooks/{id}/rotate-secret" => { post: webhooks::rotate_secret },
     "/v1/organization/webhooks/{id}/deliveries" => { get: webhooks::deliveries },
+    "/.well-known/openid-configuration" => { get: discovery::openid_configuration },
+    "/v1/organization/api-keys" => { get: api_keys::list_api_keys, post: api_keys::create_api_key },
+    "/v1/organization/api-keys/{id}" => { delete: api_keys::revoke_api_key },
+    "/v1/oauth/introspect" => { post: oauth::introspect },
+    "/v1/oauth/revoke" => { post: oauth::revoke },
 }

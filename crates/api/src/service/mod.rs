@@ -7,10 +7,12 @@
 //! layer runs them off its async workers. Each reads the time once from
 //! [`Services::clock`] and passes it into the rules.
 
+pub mod api_keys;
 pub mod challenge;
 pub mod enrollment;
 pub mod letters;
 pub mod login;
+pub mod oauth;
 pub mod operator;
 pub mod organization;
 pub mod password;
@@ -53,6 +55,9 @@ pub struct AuthPolicy {
     pub second_factor: SecondFactorPolicy,
     pub password: PasswordPolicy,
     pub recovery: password_reset::RecoveryPolicy,
+    /// How long the refresh token just rotated away from still yields the
+    /// same successor.
+    pub refresh_grace: Duration,
 }
 
 impl AuthPolicy {
@@ -73,6 +78,7 @@ impl AuthPolicy {
                 admin_set_passwords: s.admin_set_passwords,
                 public_url: s.public_url.clone(),
             },
+            refresh_grace: s.refresh_grace,
         }
     }
 

@@ -42,6 +42,7 @@ pub enum Missing {
     User,
     Session,
     WebhookEndpoint,
+    ApiKey,
 }
 
 impl Missing {
@@ -50,6 +51,7 @@ impl Missing {
             Missing::User => "user",
             Missing::Session => "session",
             Missing::WebhookEndpoint => "webhook endpoint",
+            Missing::ApiKey => "API key",
         }
     }
 }
@@ -110,6 +112,22 @@ pub enum Refusal {
     /// A webhook URL that may not be called (scheme, or where it resolves).
     #[error("{0}")]
     UnsafeWebhookUrl(String),
+    /// A refresh token that Authgate never issued (or garbled): log in
+    /// again.
+    #[error("the refresh token is not valid; log in again")]
+    RefreshTokenInvalid,
+    /// The refresh token's session has ended: logged out, revoked by the
+    /// user or an admin, expired, or ended because an old refresh token was
+    /// presented again (reuse).
+    #[error("the session has ended (logged out, revoked, expired or its refresh token was reused); log in again")]
+    SessionRevoked,
+    /// The account now requires a second factor this session never
+    /// proved; the session was ended.
+    #[error("the account now requires two-factor authentication, which this session did not prove; log in again")]
+    SecondFactorNowRequired,
+    /// An API key without the scope this endpoint needs.
+    #[error("this API key lacks the scope {0}")]
+    MissingScope(&'static str),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,2 @@
+DROP TABLE refresh_grace;
+DROP TABLE api_keys;
