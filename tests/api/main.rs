@@ -12,4 +12,6 @@ mod instances;
 mod login;
 mod openapi;
 mod operations;
+mod owner_limits;
 mod self_service;
+mod step_up;

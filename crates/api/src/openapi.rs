@@ -61,7 +61,6 @@ impl Modify for BearerAuth {
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::jwks,
-        routes::ops::metrics,
     ),
     components(schemas(Problem, dto::Client)),
     modifiers(&BearerAuth),

@@ -99,6 +99,41 @@ pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), Startup
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
+}
+
+/// The private listener for `/metrics` (`AUTHGATE_METRICS_LISTEN`): a
+/// scrape target for the operator's network, not the public port.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    services: web::Data<Services>,
+    metrics: web::Data<crate::metrics::Metrics>,
+    hash_pool: web::Data<HashPool>,
+) -> Result<(u16, Server), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_error)?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartupError::Setup(e.to_string()))?
+        .port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(services.clone())
+            .app_data(metrics.clone())
+            .app_data(hash_pool.clone())
+            .route("/metrics", web::get().to(routes::ops::metrics))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
+            }))
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((port, server))
 }
 
 impl Application {
@@ -117,11 +152,16 @@ impl Application {
         let metrics = web::Data::from(services.metrics.clone());
         let hash_pool = web::Data::new(
             HashPool::new(settings.hash_workers, settings.hash_queue)
+                .map(|pool| pool.per_address(settings.hash_per_address))
                 .map_err(|e| StartupError::Setup(format!("cannot start the hashing pool: {e}")))?,
         );
         let services = web::Data::from(services);
+        let private_metrics = settings
+            .metrics_listen
+            .map(|addr| metrics_server(addr, services.clone(), metrics.clone(), hash_pool.clone()))
+            .transpose()?;
         let edge = web::Data::new(EdgeConfig {
-            trust_proxy_headers: settings.trust_proxy_headers,
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let openapi = ApiDoc::openapi();
         let origins = settings.cors_allowed_origins.clone();
@@ -181,14 +221,32 @@ impl Application {
             source,
         })?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            metrics: private_metrics,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The port of the metrics listener, when one is configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
+        let result = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
+        result
     }
 }

@@ -128,6 +128,16 @@ pub enum SecurityEvent {
     RecoveryCodesReplaced {},
     #[serde(rename = "session.refresh_token_reused")]
     RefreshTokenReused { session_id: SessionId },
+    /// A signed-in session failed to re-authenticate (wrong password or
+    /// code) before a sensitive change; after a few the session ends.
+    #[serde(rename = "user.step_up_failed")]
+    StepUpFailed {
+        /// `wrong_password`, `throttled`, `wrong_code`, `replayed_code`,
+        /// `wrong_recovery_code` or `locked` (as in the login history).
+        reason: String,
+        session_id: SessionId,
+        session_ended: bool,
+    },
 }
 
 impl SecurityEvent {

@@ -4,6 +4,7 @@
 //! and randomness as a caller-supplied CSPRNG, so each rule can be tested at
 //! any instant and with any random source.
 
+pub mod client_address;
 pub mod enrollment;
 pub mod events;
 pub mod identity;

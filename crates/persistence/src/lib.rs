@@ -17,6 +17,7 @@ mod recovery;
 mod schema;
 pub mod secret_box;
 mod sessions;
+mod step_up;
 mod url;
 mod users;
 

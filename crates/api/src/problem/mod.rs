@@ -49,6 +49,9 @@ pub enum ApiError {
     Overloaded,
     #[error("an internal error occurred")]
     Internal,
+    /// Too many password checks from the caller's address at once.
+    #[error("too many logins from your address at once; try again in a moment")]
+    TooManyRequests,
 }
 
 /// Status, code and title of a refusal.
@@ -86,6 +89,12 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
         Refusal::CannotModifySelf(_) => (S::CONFLICT, "cannot_modify_self", "Conflict"),
         Refusal::EmailTaken => (S::CONFLICT, "email_taken", "Conflict"),
         Refusal::InvalidInput(_) => (S::BAD_REQUEST, "invalid_request", "Invalid request"),
+        Refusal::StepUpRequired => (S::FORBIDDEN, "step_up_required", "Step-up required"),
+        Refusal::AddressThrottled { .. } => (
+            S::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests",
+        ),
     }
 }
 
@@ -125,6 +134,11 @@ impl ApiError {
                 S::INTERNAL_SERVER_ERROR,
                 "internal_error",
                 "Internal server error",
+            ),
+            ApiError::TooManyRequests => (
+                S::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
             ),
         }
     }
@@ -169,10 +183,13 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized | ApiError::Refused(Refusal::SessionEnded) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::Unavailable | ApiError::Overloaded => {
+            ApiError::Unavailable | ApiError::Overloaded | ApiError::TooManyRequests => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
-            ApiError::Refused(Refusal::TooManyAttempts { retry_after }) => {
+            ApiError::Refused(
+                Refusal::TooManyAttempts { retry_after }
+                | Refusal::AddressThrottled { retry_after },
+            ) => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     retry_after.as_secs().max(1).to_string(),
@@ -230,6 +247,7 @@ impl From<PoolRefusal> for ApiError {
         match e {
             PoolRefusal::Overloaded => ApiError::Overloaded,
             PoolRefusal::Failed => ApiError::Internal,
+            PoolRefusal::Busy => ApiError::TooManyRequests,
         }
     }
 }

@@ -80,7 +80,7 @@ pub async fn create_user(
             .transpose()?,
         require_two_factor: body.require_two_factor,
     };
-    let created = hashing(&pool, &services, move |s| {
+    let created = hashing(&pool, &services, None, move |s| {
         s.create_user(&auth.principal.user, input, &origin.0)
     })
     .await?;

@@ -19,6 +19,7 @@ pub mod refresh;
 pub mod refusal;
 pub mod second_factor;
 pub mod sessions;
+pub mod step_up;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;

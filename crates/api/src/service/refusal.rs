@@ -91,6 +91,14 @@ pub enum Refusal {
     /// which the HTTP layer refuses before any use case runs).
     #[error("{0}")]
     InvalidInput(String),
+    /// Too many failed logins from the caller's address (over all
+    /// accounts); decided before any password is hashed.
+    #[error("too many failed logins from your address; try again in {} seconds", .retry_after.as_secs())]
+    AddressThrottled { retry_after: Duration },
+    /// A sensitive change needs more proof than was given (the password,
+    /// or with 2FA on a code or recovery code as well).
+    #[error("this change needs your current password and, with two-factor authentication on, a current code or a recovery code")]
+    StepUpRequired,
 }
 
 #[derive(Debug, thiserror::Error)]
