@@ -87,13 +87,49 @@ pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), Startup
     // The main thread hashes nothing more: give its 19 MiB back.
     auth_core::password::release_work_memory();
     if let Some(password) = created.generated_password {
-        println!(
-            "Created organization \"Default organization\" with admin {}\n  password: {}\n  (shown once; change it after logging in)",
-            settings.bootstrap_admin_email,
-            password.expose()
-        );
+        if settings.environment == crate::config::Environment::Production {
+            // Production logs are collected and kept: the password goes to
+            // a file only its owner can read, never to stdout.
+            let path = settings.data_dir.join("bootstrap-admin-password");
+            write_private_file(&path, password.expose()).map_err(|e| {
+                StartupError::Setup(format!("cannot write {}: {e}", path.display()))
+            })?;
+            println!(
+                "Created organization \"Default organization\" with admin {}\n  password: in {} (mode 0600; delete it after logging in)",
+                settings.bootstrap_admin_email,
+                path.display()
+            );
+        } else {
+            println!(
+                "Created organization \"Default organization\" with admin {}\n  password: {}\n  (shown once; change it after logging in)",
+                settings.bootstrap_admin_email,
+                password.expose()
+            );
+        }
     }
     Ok(())
+}
+
+/// Writes `content` to a new file readable and writable by its owner only.
+fn write_private_file(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    writeln!(file, "{content}")
 }
 
 pub struct Application {
@@ -248,5 +284,20 @@ impl Application {
             handle.stop(true).await;
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_bootstrap_password_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("bootstrap-admin-password");
+        super::write_private_file(&path, "s3cret").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret\n");
     }
 }
