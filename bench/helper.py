@@ -71,7 +71,7 @@ class Client:
     def call(self, method, path, body=None, token=None, client_ip=None):
         headers = {"Accept": "application/json"}
         if client_ip:
-            # Only honoured by a server with AUTHGATE_TRUST_PROXY_HEADERS=true.
+            # Only honoured by a server that trusts the peer (AUTHGATE_TRUSTED_PROXIES=127.0.0.1/32).
             headers["X-Forwarded-For"] = client_ip
         data = None
         if body is not None:
@@ -242,7 +242,8 @@ def cmd_seed_otp(a):
         ip = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" if a.spread_addresses else None
         create_user(client, admin, email, pw, client_ip=ip)
         tok = password_login(client, email, pw, "authenticated", client_ip=ip)["access_token"]
-        st, enr = client.call("POST", "/v1/me/two-factor/enrollment", token=tok, client_ip=ip)
+        st, enr = client.call("POST", "/v1/me/two-factor/enrollment", {"password": pw},
+                              token=tok, client_ip=ip)
         enr = expect(st, enr, 200, f"enrollment {email}")
         key = b32_secret(enr["secret"])
         step = step_now()

@@ -133,11 +133,12 @@ async fn a_reset_never_removes_the_second_factor() {
     let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     create_agent(&app, &admin).await;
     let agent = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
-    let mut authenticator = enable_two_factor(&app, &agent).await;
+    let mut authenticator = enable_two_factor(&app, &agent, AGENT_PASSWORD).await;
+    let code = authenticator.fresh_code().await;
     let codes = app
         .post(
             "/v1/me/two-factor/recovery-codes",
-            json!({"password": AGENT_PASSWORD}),
+            json!({"password": AGENT_PASSWORD, "code": code}),
             Some(&agent),
         )
         .await;

@@ -18,7 +18,7 @@ async fn challenge(app: &TestApp) -> String {
 async fn wrong_codes_lead_to_waits_with_retry_after_and_the_history_says_locked() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     // Five free failures.
     for _ in 0..5 {
         let ch = challenge(&app).await;
@@ -81,7 +81,7 @@ async fn wrong_codes_lead_to_waits_with_retry_after_and_the_history_says_locked(
 
 #[tokio::test]
 async fn password_guessing_from_a_stranger_does_not_lock_out_the_owner() {
-    let app = spawn_app_with(&[("AUTHGATE_TRUST_PROXY_HEADERS", "true")]).await;
+    let app = spawn_app_with(&[("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
     let from = |ip: &'static str, password: &str| {
         app.client
             .post(app.url("/v1/auth/login"))
@@ -134,7 +134,11 @@ async fn recovery_codes_work_once_each_and_can_be_replaced() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let r = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
         .await;
     let mut auth = app.authenticator(r.body["secret"].as_str().unwrap());
     let enabled = app
@@ -207,10 +211,17 @@ async fn recovery_codes_work_once_each_and_can_be_replaced() {
     )
     .await
     .assert_problem(401, "invalid_password");
+    app.post(
+        "/v1/me/two-factor/recovery-codes",
+        json!({"password": ADMIN_PASSWORD}),
+        Some(&session),
+    )
+    .await
+    .assert_problem(403, "step_up_required");
     let fresh = app
         .post(
             "/v1/me/two-factor/recovery-codes",
-            json!({"password": ADMIN_PASSWORD}),
+            json!({"password": ADMIN_PASSWORD, "code": auth.fresh_code().await}),
             Some(&session),
         )
         .await;
@@ -295,11 +306,20 @@ async fn users_list_and_end_their_sessions_and_a_password_change_ends_the_others
         .unwrap()
         .to_owned();
 
+    // Ending another session needs the password.
+    app.send(
+        app.client
+            .delete(app.url(&format!("/v1/me/sessions/{phone_id}")))
+            .bearer_auth(laptop_token),
+    )
+    .await
+    .assert_problem(403, "step_up_required");
     let r = app
         .send(
             app.client
                 .delete(app.url(&format!("/v1/me/sessions/{phone_id}")))
-                .bearer_auth(laptop_token),
+                .bearer_auth(laptop_token)
+                .json(&json!({"password": ADMIN_PASSWORD})),
         )
         .await;
     assert_eq!(r.status.as_u16(), 204);
@@ -310,7 +330,8 @@ async fn users_list_and_end_their_sessions_and_a_password_change_ends_the_others
         .send(
             app.client
                 .delete(app.url(&format!("/v1/me/sessions/{phone_id}")))
-                .bearer_auth(laptop_token),
+                .bearer_auth(laptop_token)
+                .json(&json!({"password": ADMIN_PASSWORD})),
         )
         .await;
     again.assert_problem(404, "not_found");
@@ -423,7 +444,7 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
     );
     let challenge_token = {
         let t = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        enable_two_factor(&app, &t).await;
+        enable_two_factor(&app, &t, ADMIN_PASSWORD).await;
         app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body["challenge_token"]
             .as_str()
             .unwrap()
@@ -449,7 +470,11 @@ async fn the_database_holds_no_secret_in_plain_text() {
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
     let token = first["access_token"].as_str().unwrap();
     let r = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(token),
+        )
         .await;
     let secret = r.body["secret"].as_str().unwrap().to_owned();
     let mut auth = app.authenticator(&secret);

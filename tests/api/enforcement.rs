@@ -162,7 +162,7 @@ async fn forcing_two_factor_on_a_self_enrolled_agent_keeps_the_factor() {
     let admin = admin_token(&app).await;
     let id = create_agent(&app, &admin, false).await;
     let agent = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &agent).await;
+    let mut auth = enable_two_factor(&app, &agent, AGENT_PASSWORD).await;
 
     let r = patch_user(&app, &admin, &id, json!({"require_two_factor": true})).await;
     assert_eq!(
@@ -210,12 +210,12 @@ async fn forced_agent_cannot_disable_two_factor() {
 }
 
 #[tokio::test]
-async fn self_enabled_agent_disables_two_factor_with_the_right_password_only() {
+async fn self_enabled_agent_disables_two_factor_with_the_right_password_and_a_code() {
     let app = spawn_app().await;
     let admin = admin_token(&app).await;
     create_agent(&app, &admin, false).await;
     let agent = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
-    enable_two_factor(&app, &agent).await;
+    let mut auth = enable_two_factor(&app, &agent, AGENT_PASSWORD).await;
 
     app.post(
         "/v1/me/two-factor/disable",
@@ -228,10 +228,17 @@ async fn self_enabled_agent_disables_two_factor_with_the_right_password_only() {
         app.get("/v1/me", Some(&agent)).await.body["two_factor"]["status"],
         "enabled"
     );
+    app.post(
+        "/v1/me/two-factor/disable",
+        json!({"password": AGENT_PASSWORD}),
+        Some(&agent),
+    )
+    .await
+    .assert_problem(403, "step_up_required");
     let r = app
         .post(
             "/v1/me/two-factor/disable",
-            json!({"password": AGENT_PASSWORD}),
+            json!({"password": AGENT_PASSWORD, "code": auth.fresh_code().await}),
             Some(&agent),
         )
         .await;
@@ -248,7 +255,7 @@ async fn lifting_the_requirement_keeps_two_factor_but_lets_the_agent_disable_it(
     let admin = admin_token(&app).await;
     let id = create_agent(&app, &admin, true).await;
     let login = app.login(AGENT_EMAIL, AGENT_PASSWORD).await.body;
-    let (_, tokens) = enroll_at_login(&app, &login).await;
+    let (mut auth, tokens) = enroll_at_login(&app, &login).await;
     let agent = tokens["access_token"].as_str().unwrap();
 
     let r = patch_user(&app, &admin, &id, json!({"require_two_factor": false})).await;
@@ -263,7 +270,7 @@ async fn lifting_the_requirement_keeps_two_factor_but_lets_the_agent_disable_it(
     let r = app
         .post(
             "/v1/me/two-factor/disable",
-            json!({"password": AGENT_PASSWORD}),
+            json!({"password": AGENT_PASSWORD, "code": auth.fresh_code().await}),
             Some(agent),
         )
         .await;
@@ -631,7 +638,7 @@ async fn two_factor_changes_and_admin_actions_are_in_the_audit_log() {
     let admin = admin_token(&app).await;
     let id = create_agent(&app, &admin, false).await;
     let agent = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
-    enable_two_factor(&app, &agent).await;
+    enable_two_factor(&app, &agent, AGENT_PASSWORD).await;
     patch_user(&app, &admin, &id, json!({"require_two_factor": true}))
         .await
         .assert_ok();
@@ -700,7 +707,7 @@ async fn two_factor_changes_and_admin_actions_are_in_the_audit_log() {
 async fn support_resets_a_locked_out_admin_and_the_audit_log_records_why() {
     let app = spawn_app().await;
     let token = admin_token(&app).await;
-    enable_two_factor(&app, &token).await;
+    enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     app.patch(
         "/v1/organization",
         json!({"two_factor_policy": "required_for_admins"}),

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub acme_admin_id: String,
     /// The server's clock: a test moves it forward instead of sleeping.
     pub clock: Clock,
+    /// The private metrics listener, when `AUTHGATE_METRICS_LISTEN` is set.
+    pub metrics_base: Option<String>,
 }
 
 /// Settings for a test: a private data dir, a free port, and argon2 made
@@ -86,6 +88,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         .unwrap();
     let app = Application::build(&settings, services.clone()).expect("application");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics_base = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
@@ -99,6 +104,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         acme_org_id: acme.organization_id.into_string(),
         acme_admin_id: acme.admin_id.into_string(),
         clock,
+        metrics_base,
     }
 }
 
@@ -342,10 +348,15 @@ pub fn claims(jwt: &str) -> Value {
     .unwrap()
 }
 
-/// Enables 2FA for the holder of `token` through the profile endpoints.
-pub async fn enable_two_factor(app: &TestApp, token: &str) -> Authenticator {
+/// Enables 2FA for the holder of `token` (whose password is `password`)
+/// through the profile endpoints.
+pub async fn enable_two_factor(app: &TestApp, token: &str, password: &str) -> Authenticator {
     let r = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": password}),
+            Some(token),
+        )
         .await;
     let mut auth = app.authenticator(r.assert_ok()["secret"].as_str().unwrap());
     let c = auth.fresh_code().await;

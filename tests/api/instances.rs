@@ -130,6 +130,7 @@ async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let bearer = |req: reqwest::RequestBuilder| req.bearer_auth(&access);
     let e: Value = bearer(client.post(format!("{}/v1/me/two-factor/enrollment", a.base)))
+        .json(&serde_json::json!({"password": PASSWORD}))
         .send()
         .await
         .unwrap()

@@ -49,7 +49,7 @@ async fn a_user_who_never_signed_in_has_no_last_login_and_a_signed_in_one_has_it
 async fn a_password_accepted_while_a_code_is_still_owed_is_not_a_sign_in() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     let admin = login_with_code(&app, ADMIN_EMAIL, ADMIN_PASSWORD, &mut auth).await;
     let admin = admin["access_token"].as_str().unwrap().to_owned();
     let before = last_login_of(&app, &admin, ADMIN_EMAIL).await;

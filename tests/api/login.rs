@@ -112,7 +112,7 @@ async fn a_code_that_is_not_six_digits_is_rejected_before_any_lookup() {
 async fn a_challenge_dies_after_too_many_wrong_codes() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let challenge = r.body["challenge_token"].as_str().unwrap().to_owned();
     for _ in 0..5 {

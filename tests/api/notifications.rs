@@ -52,7 +52,11 @@ async fn enabling_two_factor_emails_the_user_without_any_secret() {
     let app = spawn_app_with(FAST_OUTBOX).await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let r = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
         .await;
     let secret = r.assert_ok()["secret"].as_str().unwrap().to_owned();
     let mut auth = app.authenticator(&secret);
@@ -97,13 +101,14 @@ async fn enabling_two_factor_emails_the_user_without_any_secret() {
 async fn turning_two_factor_off_is_mailed_too_and_the_start_of_an_enrollment_is_not() {
     let app = spawn_app_with(FAST_OUTBOX).await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     wait_for_mail(&app, "Two-factor authentication was turned on").await;
     let tokens = login_with_code(&app, ADMIN_EMAIL, ADMIN_PASSWORD, &mut auth).await;
+    let code = auth.fresh_code().await;
     let r = app
         .post(
             "/v1/me/two-factor/disable",
-            json!({"password": ADMIN_PASSWORD}),
+            json!({"password": ADMIN_PASSWORD, "code": code}),
             Some(tokens["access_token"].as_str().unwrap()),
         )
         .await;
@@ -118,13 +123,15 @@ async fn turning_two_factor_off_is_mailed_too_and_the_start_of_an_enrollment_is_
 
 #[tokio::test]
 async fn metrics_show_the_outbox() {
-    let app = spawn_app_with(FAST_OUTBOX).await;
+    let mut settings = FAST_OUTBOX.to_vec();
+    settings.push(("AUTHGATE_METRICS_LISTEN", "127.0.0.1:0"));
+    let app = spawn_app_with(&settings).await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    enable_two_factor(&app, &token).await;
+    enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     wait_for_mail(&app, "Two-factor authentication was turned on").await;
     let text = app
         .client
-        .get(app.url("/metrics"))
+        .get(format!("{}/metrics", app.metrics_base.as_deref().unwrap()))
         .send()
         .await
         .unwrap()

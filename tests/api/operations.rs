@@ -13,11 +13,12 @@ use crate::{helpers::*, instances};
 
 #[tokio::test]
 async fn metrics_count_requests_per_route_login_outcomes_and_pools() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("AUTHGATE_METRICS_LISTEN", "127.0.0.1:0")]).await;
     app.login(ADMIN_EMAIL, "wrong").await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     app.get("/v1/me", Some(&token)).await.assert_ok();
-    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = format!("{}/metrics", app.metrics_base.as_deref().unwrap());
+    let res = app.client.get(metrics).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -28,7 +29,7 @@ async fn metrics_count_requests_per_route_login_outcomes_and_pools() {
         "authgate_http_requests_total{method=\"POST\",route=\"/v1/auth/login\",status=\"4xx\"} 1",
         "authgate_http_requests_total{method=\"POST\",route=\"/v1/auth/login\",status=\"2xx\"} 1",
         "authgate_http_requests_total{method=\"GET\",route=\"/v1/me\",status=\"2xx\"} 1",
-        "authgate_login_attempts_total{outcome=\"wrong_password\"} 1",
+        "authgate_login_attempts_total{outcome=\"invalid_credentials\"} 1",
         "authgate_login_attempts_total{outcome=\"success\"} 1",
         "authgate_login_attempts_total{outcome=\"locked\"} 0",
         "authgate_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/me\"} 1",
@@ -37,6 +38,35 @@ async fn metrics_count_requests_per_route_login_outcomes_and_pools() {
     }
     assert!(text.contains("authgate_db_pool_max_connections 8"));
     assert!(text.contains("authgate_hash_pool_workers 2"));
+}
+
+#[tokio::test]
+async fn metrics_are_not_on_the_public_port_and_never_tell_whether_an_account_exists() {
+    let app = spawn_app_with(&[("AUTHGATE_METRICS_LISTEN", "127.0.0.1:0")]).await;
+    app.get("/metrics", None)
+        .await
+        .assert_problem(404, "not_found");
+    app.login("nobody@acme.test", "guess").await;
+    app.login(ADMIN_EMAIL, "wrong").await;
+    let metrics = format!("{}/metrics", app.metrics_base.as_deref().unwrap());
+    let text = app
+        .client
+        .get(metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("authgate_login_attempts_total{outcome=\"invalid_credentials\"} 2"));
+    assert!(!text.contains("unknown_account") && !text.contains("wrong_password"));
+    // Off by default: nothing listens and the public port still says 404.
+    let plain = spawn_app().await;
+    assert!(plain.metrics_base.is_none());
+    plain
+        .get("/metrics", None)
+        .await
+        .assert_problem(404, "not_found");
 }
 
 #[tokio::test]
@@ -68,6 +98,9 @@ async fn a_full_hashing_queue_answers_503_while_other_endpoints_keep_answering()
     let app = spawn_app_with(&[
         ("AUTHGATE_HASH_WORKERS", "1"),
         ("AUTHGATE_HASH_QUEUE", "1"),
+        // Every storm login comes from one address: lift its share so that
+        // the full queue is what refuses here.
+        ("AUTHGATE_HASH_PER_ADDRESS", "100"),
         ("AUTHGATE_ARGON2_MEMORY_KIB", "8192"),
         ("AUTHGATE_ARGON2_ITERATIONS", "30"),
     ])

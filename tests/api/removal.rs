@@ -31,7 +31,7 @@ async fn a_removed_user_cannot_sign_in_and_their_email_can_be_used_again() {
     let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let id = create_user(&app, &admin, AGENT_EMAIL, "agent").await;
     let agent = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
-    enable_two_factor(&app, &agent).await;
+    enable_two_factor(&app, &agent, AGENT_PASSWORD).await;
 
     let r = delete(&app, &format!("/v1/users/{id}"), &admin).await;
     assert_eq!(r.status.as_u16(), 204, "{}", r.body);

@@ -27,7 +27,11 @@ async fn enrollment_shows_a_qr_code_and_only_the_right_code_enables_it() {
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     let r = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
         .await;
     let e = r.assert_ok().clone();
     let secret = e["secret"].as_str().unwrap();
@@ -81,11 +85,19 @@ async fn restarting_enrollment_replaces_the_secret() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let first = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
         .await;
     let mut old = app.authenticator(first.assert_ok()["secret"].as_str().unwrap());
     let second = app
-        .post("/v1/me/two-factor/enrollment", json!({}), Some(&token))
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
         .await;
     assert_ne!(first.body["secret"], second.assert_ok()["secret"]);
     let r = app
@@ -102,7 +114,7 @@ async fn restarting_enrollment_replaces_the_secret() {
 async fn with_two_factor_a_token_needs_password_and_a_fresh_code() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
 
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let body = r.assert_ok();
@@ -167,7 +179,7 @@ async fn with_two_factor_a_token_needs_password_and_a_fresh_code() {
 async fn a_challenge_token_is_not_an_access_token() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    enable_two_factor(&app, &token).await;
+    enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let challenge = r.assert_ok()["challenge_token"]
         .as_str()
@@ -186,10 +198,10 @@ async fn a_challenge_token_is_not_an_access_token() {
 }
 
 #[tokio::test]
-async fn disabling_needs_the_right_password_and_then_login_is_immediate() {
+async fn disabling_needs_the_right_password_and_a_code_and_then_login_is_immediate() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
 
     let wrong = app
         .post(
@@ -211,7 +223,7 @@ async fn disabling_needs_the_right_password_and_then_login_is_immediate() {
     let ok = app
         .post(
             "/v1/me/two-factor/disable",
-            json!({"password": ADMIN_PASSWORD}),
+            json!({"password": ADMIN_PASSWORD, "code": auth.fresh_code().await}),
             Some(token),
         )
         .await;
@@ -231,7 +243,7 @@ async fn the_login_history_shows_every_attempt_with_its_outcome() {
         .await
         .assert_problem(401, "invalid_credentials");
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
 
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let challenge = r.body["challenge_token"].as_str().unwrap().to_owned();
@@ -310,7 +322,7 @@ async fn the_login_history_shows_every_attempt_with_its_outcome() {
 async fn the_database_holds_no_totp_secret_in_plain_text() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let auth = enable_two_factor(&app, &token).await;
+    let auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     let base32 = auth.secret().to_base32();
     let raw = auth.secret().as_bytes().to_vec();
     let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
@@ -394,7 +406,7 @@ async fn enabling_two_factor_ends_other_password_only_sessions() {
     let app = spawn_app().await;
     let laptop = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
     let phone = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    enable_two_factor(&app, &phone).await;
+    enable_two_factor(&app, &phone, ADMIN_PASSWORD).await;
     app.get("/v1/me", Some(laptop["access_token"].as_str().unwrap()))
         .await
         .assert_problem(401, "unauthorized");
@@ -461,7 +473,7 @@ fn decode_qr_png(data_uri: &str) -> String {
 async fn of_concurrent_logins_with_one_code_exactly_one_is_authenticated() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let mut auth = enable_two_factor(&app, &token).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     let mut challenges = Vec::new();
     for _ in 0..12 {
         let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;

@@ -343,7 +343,7 @@ async fn enabling_two_factor_sends_a_signed_event_retried_until_the_receiver_acc
     let secret = r.body["secret"].as_str().unwrap().to_owned();
     let id = r.body["id"].as_str().unwrap().to_owned();
 
-    enable_two_factor(&app, &token).await;
+    enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     let got = rx.wait_for(3).await;
     let first = &got[0];
     assert!(
@@ -393,7 +393,7 @@ async fn only_subscribed_events_of_the_own_organization_are_sent() {
         .await;
     create(&app, &other, &other_rx.url, json!(["*"])).await;
 
-    enable_two_factor(&app, &token).await;
+    enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
     // Globex subscribed to everything: its own events only. Queue one and
     // wait for it; by then Acme's event was long fanned out.
     let r = app.get("/v1/organization/webhooks", Some(&other)).await;

@@ -222,7 +222,10 @@ def test_self_service_enrollment_login_replay_and_disable(server):
     token = first["access_token"]
 
     # 2. Start enrollment; "scan" the QR code.
-    r = post(server, "/v1/me/two-factor/enrollment", token=token)
+    # Starting enrollment from the profile needs the password again (step-up).
+    r = post(server, "/v1/me/two-factor/enrollment", {}, token)
+    assert_problem(r, 400, "invalid_request")
+    r = post(server, "/v1/me/two-factor/enrollment", {"password": password}, token)
     assert r.status_code == 200, r.text
     totp = authenticator_from_enrollment(r.json(), account=email)
     me = get(server, "/v1/me", token).json()
@@ -266,13 +269,17 @@ def test_self_service_enrollment_login_replay_and_disable(server):
     r = post(server, "/v1/auth/otp", {"challenge_token": r.json()["challenge_token"], "code": login_code})
     assert_problem(r, 401, "invalid_code")
 
-    # 7. Disable: a wrong password changes nothing, the right one turns 2FA off.
+    # 7. Disable: a wrong password changes nothing; the right one alone is not
+    #    enough while 2FA is on (step-up); with a fresh code 2FA turns off.
     token2 = second["access_token"]
     r = post(server, "/v1/me/two-factor/disable", {"password": password + "x"}, token2)
     assert r.status_code == 401, r.text
     assert r.headers["content-type"].startswith("application/problem+json"), r.headers
     assert get(server, "/v1/me", token2).json()["two_factor"]["status"] == "enabled"
     r = post(server, "/v1/me/two-factor/disable", {"password": password}, token2)
+    assert_problem(r, 403, "step_up_required")
+    disable_code, _ = fresh_code(totp, after_step=login_step)
+    r = post(server, "/v1/me/two-factor/disable", {"password": password, "code": disable_code}, token2)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "disabled", r.json()
 

@@ -5,6 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use auth_core::{
+    client_address::TrustedProxies,
     identity::Email,
     jwt::{SigningAlg, MAX_ACCESS_TTL},
     password::PasswordParams,
@@ -68,7 +69,14 @@ pub struct Settings {
     pub signing_key: KeySource,
     pub encryption_key: KeySource,
     pub bootstrap_admin_email: Email,
-    pub trust_proxy_headers: bool,
+    /// Proxies whose forwarding headers are believed
+    /// (`AUTHGATE_TRUSTED_PROXIES`); empty: the peer is the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Where `/metrics` is served (`AUTHGATE_METRICS_LISTEN`); never on
+    /// the public listener. None: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Password checks one client address may have in flight at once.
+    pub hash_per_address: usize,
     pub log_filter: String,
     pub log_format: LogFormat,
     /// Browser origins allowed to call the API (CORS), e.g. the web app's
@@ -343,6 +351,14 @@ impl Settings {
                 })
             }
         };
+        // The old switch believed any client's headers: refuse it rather
+        // than silently change what it meant.
+        if v.get("AUTHGATE_TRUST_PROXY_HEADERS").is_some() {
+            return Err(ConfigError {
+                var: "AUTHGATE_TRUST_PROXY_HEADERS",
+                message: "no longer supported: list your proxies' addresses in AUTHGATE_TRUSTED_PROXIES (e.g. 10.0.0.0/8) instead".into(),
+            });
+        }
         let algorithm: Algorithm = v
             .parse("AUTHGATE_TOTP_ALGORITHM", Algorithm::Sha1)
             .map_err(|_| ConfigError {
@@ -425,7 +441,23 @@ impl Settings {
                     var: "AUTHGATE_BOOTSTRAP_ADMIN_EMAIL",
                     message: e.to_string(),
                 })?,
-            trust_proxy_headers: v.parse("AUTHGATE_TRUST_PROXY_HEADERS", false)?,
+            trusted_proxies: TrustedProxies::parse_list(
+                &v.get("AUTHGATE_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError {
+                var: "AUTHGATE_TRUSTED_PROXIES",
+                message: e.to_string(),
+            })?,
+            metrics_listen: v
+                .get("AUTHGATE_METRICS_LISTEN")
+                .map(|a| {
+                    a.trim().parse::<SocketAddr>().map_err(|e| ConfigError {
+                        var: "AUTHGATE_METRICS_LISTEN",
+                        message: format!("invalid value {a:?}: {e}"),
+                    })
+                })
+                .transpose()?,
+            hash_per_address: v.ranged("AUTHGATE_HASH_PER_ADDRESS", cores.max(2), 1..=100_000)?,
             log_filter: v.get("AUTHGATE_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             cors_allowed_origins: v
@@ -644,6 +676,29 @@ mod tests {
             let err = settings(&[("AUTHGATE_SMTP_URL", bad)]).unwrap_err();
             assert_eq!(err.var, "AUTHGATE_SMTP_URL", "{bad}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_address_blocks_and_the_old_switch_is_refused() {
+        let s = settings(&[("AUTHGATE_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8")]).unwrap();
+        assert!(s.trusted_proxies.trusts("10.1.2.3".parse().unwrap()));
+        assert!(settings(&[]).unwrap().trusted_proxies.is_empty());
+        let err = settings(&[("AUTHGATE_TRUSTED_PROXIES", "10.0.0.0/8,proxy")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_TRUSTED_PROXIES");
+        let err = settings(&[("AUTHGATE_TRUST_PROXY_HEADERS", "true")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_TRUST_PROXY_HEADERS");
+    }
+
+    #[test]
+    fn metrics_are_off_unless_given_their_own_address() {
+        assert_eq!(settings(&[]).unwrap().metrics_listen, None);
+        let s = settings(&[("AUTHGATE_METRICS_LISTEN", "127.0.0.1:9100")]).unwrap();
+        assert_eq!(
+            s.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9100)))
+        );
+        let err = settings(&[("AUTHGATE_METRICS_LISTEN", "9100")]).unwrap_err();
+        assert_eq!(err.var, "AUTHGATE_METRICS_LISTEN");
     }
 
     #[test]

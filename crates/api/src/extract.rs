@@ -3,17 +3,21 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
-use auth_core::{identity::Role, ids::SessionId, jwt::AccessClaims};
+use auth_core::{
+    client_address::{address_group, forwarded_for_hops, x_forwarded_for_hops, TrustedProxies},
+    identity::Role,
+    ids::SessionId,
+    jwt::AccessClaims,
+};
 use persistence::records::{Principal, RequestOrigin};
 
 use crate::{problem::ApiError, service::Services};
 
 /// Edge settings the extractors need.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct EdgeConfig {
-    /// Take the client address from `Forwarded`/`X-Forwarded-For`; only
-    /// behind a proxy that sets them.
-    pub trust_proxy_headers: bool,
+    /// Proxies whose `Forwarded`/`X-Forwarded-For` are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A caller with a valid access token whose session is still live, with
@@ -87,21 +91,48 @@ impl FromRequest for Origin {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trust = req
-            .app_data::<web::Data<EdgeConfig>>()
-            .is_some_and(|c| c.trust_proxy_headers);
-        let info = req.connection_info();
-        let ip = if trust {
-            info.realip_remote_addr().map(str::to_owned)
-        } else {
-            req.peer_addr().map(|a| a.ip().to_string())
-        };
+        let ip = req
+            .peer_addr()
+            .map(|peer| match req.app_data::<web::Data<EdgeConfig>>() {
+                Some(edge) if !edge.trusted_proxies.is_empty() => {
+                    edge.trusted_proxies.client_address(peer.ip(), &hops(req))
+                }
+                _ => peer.ip().to_canonical(),
+            });
         let user_agent = req
             .headers()
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect());
-        std::future::ready(Ok(Origin(RequestOrigin { ip, user_agent })))
+        std::future::ready(Ok(Origin(RequestOrigin {
+            ip: ip.map(|ip| ip.to_string()),
+            user_agent,
+            ip_group: ip.map(address_group),
+        })))
+    }
+}
+
+impl Origin {
+    /// The address group limits count this caller as.
+    pub fn group(&self) -> Option<String> {
+        self.0.ip_group.clone()
+    }
+}
+
+/// The forwarding hops of a request: `Forwarded` when present (the
+/// standard), otherwise `X-Forwarded-For`.
+fn hops(req: &HttpRequest) -> Vec<String> {
+    let values = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let forwarded = values("forwarded");
+    if forwarded.is_empty() {
+        x_forwarded_for_hops(&values("x-forwarded-for"))
+    } else {
+        forwarded_for_hops(&forwarded)
     }
 }
 

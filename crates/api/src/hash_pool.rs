@@ -7,6 +7,7 @@
 //! login gets `503` with `Retry-After` at once instead of piling up.
 
 use std::{
+    collections::HashMap,
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{
         atomic::{AtomicUsize, Ordering},
@@ -24,7 +25,12 @@ pub enum PoolRefusal {
     /// The job panicked or the pool is gone.
     #[error("the hashing job failed")]
     Failed,
+    /// This client address already has its share of jobs in flight.
+    #[error("too many password checks from this address at once")]
+    Busy,
 }
+
+use auth_core::client_address::ConcurrencyCap;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -33,6 +39,30 @@ pub struct HashPool {
     waiting: Arc<AtomicUsize>,
     workers: usize,
     capacity: usize,
+    /// Jobs in flight per client address group, and how many each may have.
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    cap: ConcurrencyCap,
+}
+
+/// One job's place in its address's share; leaving gives it back.
+struct Slot {
+    key: String,
+    in_flight: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = match self.in_flight.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(n) = map.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl HashPool {
@@ -59,7 +89,46 @@ impl HashPool {
             waiting: Arc::new(AtomicUsize::new(0)),
             workers: workers.max(1),
             capacity: queue,
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
+            cap: ConcurrencyCap {
+                per_address: usize::MAX,
+            },
         })
+    }
+
+    /// Limits the jobs one address group may have queued or running.
+    pub fn per_address(mut self, per_address: usize) -> Self {
+        self.cap = ConcurrencyCap { per_address };
+        self
+    }
+
+    /// Takes a place in `key`'s share, or `Busy` when it is used up.
+    fn slot(&self, key: &str) -> Result<Slot, PoolRefusal> {
+        let mut map = match self.in_flight.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let n = map.entry(key.to_owned()).or_insert(0);
+        if !self.cap.admits(*n) {
+            return Err(PoolRefusal::Busy);
+        }
+        *n += 1;
+        Ok(Slot {
+            key: key.to_owned(),
+            in_flight: self.in_flight.clone(),
+        })
+    }
+
+    /// Runs `f` for the client address group `key` (none: not capped).
+    pub async fn run_for<T, F>(&self, key: Option<&str>, f: F) -> Result<T, PoolRefusal>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let slot = key.map(|k| self.slot(k)).transpose()?;
+        let result = self.run(f).await;
+        drop(slot);
+        result
     }
 
     /// Jobs queued or running now.
@@ -143,6 +212,33 @@ mod tests {
         release.send(()).unwrap();
         first.await.unwrap().unwrap();
         second.await.unwrap().unwrap();
+    }
+
+    #[actix_web::test]
+    async fn one_address_cannot_take_more_than_its_share() {
+        let pool = Arc::new(HashPool::new(2, 8).unwrap().per_address(1));
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let pool = pool.clone();
+            actix_web::rt::spawn(async move {
+                pool.run_for(Some("203.0.113.9"), move || {
+                    let _ = blocked.recv();
+                })
+                .await
+            })
+        };
+        while pool.in_use() < 1 {
+            actix_web::rt::task::yield_now().await;
+        }
+        assert_eq!(
+            pool.run_for(Some("203.0.113.9"), || ()).await,
+            Err(PoolRefusal::Busy)
+        );
+        assert_eq!(pool.run_for(Some("198.51.100.7"), || 7).await, Ok(7));
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(pool.run_for(Some("203.0.113.9"), || 8).await, Ok(8));
+        assert!(pool.in_flight.lock().unwrap().is_empty());
     }
 
     #[actix_web::test]

@@ -124,16 +124,28 @@ impl Metrics {
                 "authgate_http_request_duration_seconds_count{{{labels}}} {count}"
             );
         }
-        out.push_str("# HELP authgate_login_attempts_total Login steps by outcome (locked = refused by the brute-force throttle).\n");
+        out.push_str("# HELP authgate_login_attempts_total Login steps by outcome (locked = refused by the brute-force throttle; invalid_credentials = wrong email or password, one count so that metrics never tell whether an account exists).\n");
         out.push_str("# TYPE authgate_login_attempts_total counter\n");
+        let mut invalid_credentials = 0;
         for (i, outcome) in LoginOutcome::ALL.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "authgate_login_attempts_total{{outcome=\"{}\"}} {}",
-                outcome.as_str(),
-                self.logins[i].load(Ordering::Relaxed)
-            );
+            let n = self.logins[i].load(Ordering::Relaxed);
+            match outcome {
+                LoginOutcome::WrongPassword | LoginOutcome::UnknownAccount => {
+                    invalid_credentials += n;
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "authgate_login_attempts_total{{outcome=\"{}\"}} {n}",
+                        outcome.as_str(),
+                    );
+                }
+            }
         }
+        let _ = writeln!(
+            out,
+            "authgate_login_attempts_total{{outcome=\"invalid_credentials\"}} {invalid_credentials}"
+        );
         for (name, help, value) in gauges {
             let _ = writeln!(
                 out,
@@ -221,5 +233,16 @@ mod tests {
         assert!(text.contains("route=\"unmatched\",status=\"4xx\"} 1"));
         assert!(text.contains("authgate_login_attempts_total{outcome=\"locked\"} 1"));
         assert!(text.contains("authgate_db_pool_connections 3"));
+    }
+
+    #[test]
+    fn unknown_accounts_and_wrong_passwords_are_one_count() {
+        let m = Metrics::new(&[]);
+        m.login(LoginOutcome::UnknownAccount);
+        m.login(LoginOutcome::WrongPassword);
+        let text = m.render(&[]);
+        assert!(text.contains("authgate_login_attempts_total{outcome=\"invalid_credentials\"} 2"));
+        assert!(!text.contains("unknown_account"), "{text}");
+        assert!(!text.contains("outcome=\"wrong_password\""), "{text}");
     }
 }

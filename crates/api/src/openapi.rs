@@ -122,7 +122,6 @@ impl Modify for ClientContract {
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::jwks,
-        routes::ops::metrics,
         routes::webhooks::create,
         routes::webhooks::list,
         routes::webhooks::get,

@@ -98,19 +98,90 @@ pub fn bootstrap(services: &Services, settings: &Settings) -> Result<(), Startup
     // The main thread hashes nothing more: give its 19 MiB back.
     auth_core::password::release_work_memory();
     if let Some(password) = created.generated_password {
-        println!(
-            "Created organization \"Default organization\" with admin {}\n  password: {}\n  (shown once; change it after logging in)",
-            settings.bootstrap_admin_email,
-            password.expose()
-        );
+        if settings.environment == crate::config::Environment::Production {
+            // Production logs are collected and kept: the password goes to
+            // a file only its owner can read, never to stdout.
+            let path = settings.data_dir.join("bootstrap-admin-password");
+            write_private_file(&path, password.expose()).map_err(|e| {
+                StartupError::Setup(format!("cannot write {}: {e}", path.display()))
+            })?;
+            println!(
+                "Created organization \"Default organization\" with admin {}\n  password: in {} (mode 0600; delete it after logging in)",
+                settings.bootstrap_admin_email,
+                path.display()
+            );
+        } else {
+            println!(
+                "Created organization \"Default organization\" with admin {}\n  password: {}\n  (shown once; change it after logging in)",
+                settings.bootstrap_admin_email,
+                password.expose()
+            );
+        }
     }
     Ok(())
+}
+
+/// Writes `content` to a new file readable and writable by its owner only.
+fn write_private_file(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    writeln!(file, "{content}")
 }
 
 pub struct Application {
     port: u16,
     server: Server,
     dispatcher: Option<crate::dispatch::DispatcherHandle>,
+    metrics: Option<(u16, Server)>,
+}
+
+/// The private listener for `/metrics` (`AUTHGATE_METRICS_LISTEN`): a
+/// scrape target for the operator's network, not the public port.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    services: web::Data<Services>,
+    metrics: web::Data<crate::metrics::Metrics>,
+    hash_pool: web::Data<HashPool>,
+) -> Result<(u16, Server), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_error)?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartupError::Setup(e.to_string()))?
+        .port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(services.clone())
+            .app_data(metrics.clone())
+            .app_data(hash_pool.clone())
+            .route("/metrics", web::get().to(routes::ops::metrics))
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
+            }))
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((port, server))
 }
 
 impl Application {
@@ -129,6 +200,7 @@ impl Application {
         let metrics = web::Data::from(services.metrics.clone());
         let hash_pool = web::Data::new(
             HashPool::new(settings.hash_workers, settings.hash_queue)
+                .map(|pool| pool.per_address(settings.hash_per_address))
                 .map_err(|e| StartupError::Setup(format!("cannot start the hashing pool: {e}")))?,
         );
         settings
@@ -151,8 +223,12 @@ impl Application {
         let mailer = web::Data::new(mailer);
         let egress = web::Data::new(egress);
         let services = web::Data::from(services);
+        let private_metrics = settings
+            .metrics_listen
+            .map(|addr| metrics_server(addr, services.clone(), metrics.clone(), hash_pool.clone()))
+            .transpose()?;
         let edge = web::Data::new(EdgeConfig {
-            trust_proxy_headers: settings.trust_proxy_headers,
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let openapi = ApiDoc::openapi();
         let origins = settings.cors_allowed_origins.clone();
@@ -226,6 +302,7 @@ impl Application {
             port,
             server,
             dispatcher: Some(dispatcher),
+            metrics: private_metrics,
         })
     }
 
@@ -233,14 +310,43 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics listener, when one is configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until stopped (SIGTERM/SIGINT: in-flight requests finish),
-    /// then stops the dispatcher: the delivery round in flight finishes
-    /// and its leases are handed back for any instance to take.
+    /// then stops the dispatcher (the delivery round in flight finishes and
+    /// its leases are handed back for any instance to take) and the
+    /// metrics listener.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let metrics = self.metrics.take().map(|(_, server)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let served = self.server.await;
         if let Some(d) = self.dispatcher.take() {
             d.stop().await;
         }
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
         served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn the_bootstrap_password_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("bootstrap-admin-password");
+        super::write_private_file(&path, "s3cret").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret\n");
     }
 }

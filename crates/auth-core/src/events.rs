@@ -166,6 +166,16 @@ pub enum SecurityEvent {
     },
     #[serde(rename = "api_key.revoked")]
     ApiKeyRevoked { key_id: ApiKeyId, name: String },
+    /// A signed-in session failed to re-authenticate (wrong password or
+    /// code) before a sensitive change; after a few the session ends.
+    #[serde(rename = "user.step_up_failed")]
+    StepUpFailed {
+        /// `wrong_password`, `throttled`, `wrong_code`, `replayed_code`,
+        /// `wrong_recovery_code` or `locked` (as in the login history).
+        reason: String,
+        session_id: SessionId,
+        session_ended: bool,
+    },
 }
 
 /// What replaces a removed person's email or name in kept records.

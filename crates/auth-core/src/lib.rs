@@ -5,6 +5,7 @@
 //! any instant and with any random source.
 
 pub mod api_key;
+pub mod client_address;
 pub mod delivery;
 pub mod enrollment;
 pub mod events;

@@ -168,9 +168,21 @@ pub struct PasswordFailures {
 impl PasswordPolicy {
     /// Whether another password attempt may be evaluated.
     pub fn allows(&self, f: &PasswordFailures) -> bool {
-        if f.address >= self.per_address {
-            return false;
-        }
+        self.address_allows(f) && self.account_allows(f)
+    }
+
+    /// The per-address limit: it depends only on the caller (and whether
+    /// the account already knows the caller's address), so it is decided
+    /// before any password is hashed. An account's own familiar address is
+    /// never refused for that account, however many strangers fail from
+    /// the same address (an office, a proxy).
+    pub fn address_allows(&self, f: &PasswordFailures) -> bool {
+        f.address_is_familiar || f.address < self.per_address
+    }
+
+    /// The per-account limits (decided after the same work as a wrong
+    /// password, so they reveal nothing about the account).
+    pub fn account_allows(&self, f: &PasswordFailures) -> bool {
         if f.address_is_familiar {
             f.account_from_address < self.per_familiar_address
         } else {
@@ -342,9 +354,23 @@ mod tests {
     #[test]
     fn one_address_failing_across_accounts_is_stopped() {
         let p = PasswordPolicy::default();
-        assert!(!p.allows(&PasswordFailures {
+        let f = PasswordFailures {
             address: 300,
             ..PasswordFailures::default()
-        }));
+        };
+        assert!(!p.address_allows(&f));
+        assert!(!p.allows(&f));
+    }
+
+    #[test]
+    fn a_busy_address_is_never_refused_for_an_account_that_knows_it() {
+        let p = PasswordPolicy::default();
+        let owner = PasswordFailures {
+            address: 10_000,
+            address_is_familiar: true,
+            ..PasswordFailures::default()
+        };
+        assert!(p.address_allows(&owner));
+        assert!(p.allows(&owner));
     }
 }

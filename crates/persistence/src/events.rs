@@ -47,6 +47,7 @@ impl Tx<'_> {
                 le::ip.eq(&e.origin.ip),
                 le::user_agent.eq(&e.origin.user_agent),
                 le::created_at.eq(e.at.as_millis()),
+                le::ip_group.eq(&e.origin.ip_group),
             ))
             .execute(self.conn)?;
         Ok(())
@@ -112,14 +113,14 @@ impl Tx<'_> {
     pub fn password_failures(
         &mut self,
         user_id: Option<&auth_core::ids::UserId>,
-        ip: Option<&str>,
+        ip_group: Option<&str>,
         since: UnixTime,
         familiar_since: UnixTime,
     ) -> Result<auth_core::throttle::PasswordFailures, StoreError> {
         let mut f = auth_core::throttle::PasswordFailures::default();
-        if let Some(ip) = ip {
+        if let Some(group) = ip_group {
             let n: i64 = le::table
-                .filter(le::ip.eq(ip))
+                .filter(le::ip_group.eq(group))
                 .filter(le::outcome.eq_any(["wrong_password", "unknown_account"]))
                 .filter(le::created_at.gt(since.as_millis()))
                 .count()
@@ -131,8 +132,8 @@ impl Tx<'_> {
                 .filter(le::user_id.eq(user_id))
                 .filter(le::outcome.eq_any(["success", "otp_required", "enrollment_required"]))
                 .filter(le::created_at.gt(familiar_since.as_millis()))
-                .filter(le::ip.is_not_null())
-                .select(le::ip)
+                .filter(le::ip_group.is_not_null())
+                .select(le::ip_group)
                 .distinct()
                 .limit(200)
                 .load(self.conn)?;
@@ -140,16 +141,16 @@ impl Tx<'_> {
                 .filter(le::user_id.eq(user_id))
                 .filter(le::outcome.eq("wrong_password"))
                 .filter(le::created_at.gt(since.as_millis()))
-                .select(le::ip)
+                .select(le::ip_group)
                 .limit(5000)
                 .load(self.conn)?;
             f.address_is_familiar =
-                ip.is_some_and(|ip| familiar.iter().any(|a| a.as_deref() == Some(ip)));
-            for failure_ip in &failures {
-                if ip.is_some() && failure_ip.as_deref() == ip {
+                ip_group.is_some_and(|g| familiar.iter().any(|a| a.as_deref() == Some(g)));
+            for failure_group in &failures {
+                if ip_group.is_some() && failure_group.as_deref() == ip_group {
                     f.account_from_address += 1;
                 }
-                if !familiar.contains(failure_ip) {
+                if !familiar.contains(failure_group) {
                     f.account_unfamiliar += 1;
                 }
             }

@@ -21,6 +21,7 @@ mod removal;
 mod schema;
 pub mod secret_box;
 mod sessions;
+mod step_up;
 mod url;
 mod users;
 pub mod webhooks;

@@ -142,8 +142,11 @@ pub struct NewChallenge {
 /// Where a request came from, for the history and the audit log.
 #[derive(Clone, Debug, Default)]
 pub struct RequestOrigin {
+    /// Always a valid IP address (parsed at the edge), or nothing.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// What limits count the address as (`client_address::address_group`).
+    pub ip_group: Option<String>,
 }
 
 #[derive(Clone, Debug)]

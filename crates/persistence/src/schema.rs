@@ -61,6 +61,7 @@ diesel::table! {
         last_used_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        step_up_failures -> Integer,
     }
 }
 
@@ -88,6 +89,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         created_at -> BigInt,
+        ip_group -> Nullable<Text>,
     }
 }
 

@@ -12,10 +12,28 @@ pub struct CodeRequest {
     pub code: String,
 }
 
+/// Re-authentication with the password only (starting enrollment from the
+/// profile, ending another session).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
+    /// The current password.
     pub password: String,
+}
+
+/// Re-authentication for a change to how one logs in: the current password
+/// and, when 2FA is on, exactly one of `code` and `recovery_code`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRequest {
+    /// The current password.
+    pub password: String,
+    /// A current code from the authenticator app (when 2FA is on).
+    #[schema(example = "123456", pattern = "^ *([0-9] *){6}$")]
+    pub code: Option<String>,
+    /// Instead of `code`: one unused recovery code (it is spent).
+    #[schema(example = "abcd-efgh-ijkl-mnop")]
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -47,6 +65,11 @@ pub struct ChangePasswordRequest {
     /// At least 8 characters.
     #[schema(min_length = 8)]
     pub new_password: String,
+    /// When 2FA is on: a current code from the authenticator app…
+    #[schema(example = "123456", pattern = "^ *([0-9] *){6}$")]
+    pub code: Option<String>,
+    /// …or instead one unused recovery code (it is spent).
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -49,6 +49,9 @@ pub enum ApiError {
     Overloaded,
     #[error("an internal error occurred")]
     Internal,
+    /// Too many password checks from the caller's address at once.
+    #[error("too many logins from your address at once; try again in a moment")]
+    TooManyRequests,
 }
 
 /// Status, code and title of a refusal.
@@ -115,6 +118,12 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
             "Second factor now required",
         ),
         Refusal::MissingScope(_) => (S::FORBIDDEN, "insufficient_scope", "Insufficient scope"),
+        Refusal::StepUpRequired => (S::FORBIDDEN, "step_up_required", "Step-up required"),
+        Refusal::AddressThrottled { .. } => (
+            S::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests",
+        ),
     }
 }
 
@@ -154,6 +163,11 @@ impl ApiError {
                 S::INTERNAL_SERVER_ERROR,
                 "internal_error",
                 "Internal server error",
+            ),
+            ApiError::TooManyRequests => (
+                S::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
             ),
         }
     }
@@ -213,10 +227,13 @@ impl ResponseError for ApiError {
                     format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
                 ));
             }
-            ApiError::Unavailable | ApiError::Overloaded => {
+            ApiError::Unavailable | ApiError::Overloaded | ApiError::TooManyRequests => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
-            ApiError::Refused(Refusal::TooManyAttempts { retry_after }) => {
+            ApiError::Refused(
+                Refusal::TooManyAttempts { retry_after }
+                | Refusal::AddressThrottled { retry_after },
+            ) => {
                 res.insert_header((
                     header::RETRY_AFTER,
                     retry_after.as_secs().max(1).to_string(),
@@ -274,6 +291,7 @@ impl From<PoolRefusal> for ApiError {
         match e {
             PoolRefusal::Overloaded => ApiError::Overloaded,
             PoolRefusal::Failed => ApiError::Internal,
+            PoolRefusal::Busy => ApiError::TooManyRequests,
         }
     }
 }
@@ -346,6 +364,8 @@ pub const CODES: &[&str] = &[
     "second_factor_required",
     "invitation_accepted",
     "webhook_url_refused",
+    "step_up_required",
+    "too_many_requests",
 ];
 
 #[cfg(test)]
@@ -388,6 +408,10 @@ mod tests {
             Refusal::SecondFactorRequired,
             Refusal::InvitationAccepted,
             Refusal::UnsafeWebhookUrl("x".into()),
+            Refusal::StepUpRequired,
+            Refusal::AddressThrottled {
+                retry_after: Duration::from_secs(1),
+            },
         ];
         for r in &refusals {
             // Exhaustive: adding a Refusal variant fails to compile here.
@@ -418,7 +442,9 @@ mod tests {
                 | Refusal::InvalidPasswordToken
                 | Refusal::SecondFactorRequired
                 | Refusal::InvitationAccepted
-                | Refusal::UnsafeWebhookUrl(_) => {}
+                | Refusal::UnsafeWebhookUrl(_)
+                | Refusal::StepUpRequired
+                | Refusal::AddressThrottled { .. } => {}
             }
         }
         let mut all: Vec<ApiError> = refusals.into_iter().map(ApiError::Refused).collect();
@@ -433,6 +459,7 @@ mod tests {
             ApiError::MethodNotAllowed("PUT".into()),
             ApiError::Unavailable,
             ApiError::Overloaded,
+            ApiError::TooManyRequests,
             ApiError::Internal,
         ]);
         all

@@ -41,7 +41,7 @@ pub async fn remove_user(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::user_id(&id)?;
-    hashing(&pool, &services, move |s| {
+    hashing(&pool, &services, None, move |s| {
         s.remove_user(&auth.principal.user, &id, &origin.0)
     })
     .await?;
@@ -127,7 +127,8 @@ pub async fn confirm_password_reset(
         new_password: params::new_password(body.new_password, Some("new_password"))?,
         proof,
     };
-    hashing(&pool, &services, move |s| {
+    let group = origin.group();
+    hashing(&pool, &services, group.as_deref(), move |s| {
         s.reset_password(input, &origin.0)
     })
     .await?;

@@ -81,7 +81,7 @@ pub async fn create_user(
             .transpose()?,
         require_two_factor: body.require_two_factor,
     };
-    let mut created = hashing(&pool, &services, move |s| {
+    let mut created = hashing(&pool, &services, None, move |s| {
         s.create_user(&auth.principal.user, input, &origin.0)
     })
     .await?;

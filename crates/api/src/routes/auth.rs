@@ -31,6 +31,7 @@ fn authenticated(tokens: impl Into<TokenResponse>) -> HttpResponse {
         (status = 200, body = LoginResponse),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins from the caller's address (`too_many_requests`, see `Retry-After`; never for an account that logged in from that address before), or too many logins from it at once", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
 pub async fn login(
@@ -45,7 +46,15 @@ pub async fn login(
         password: params::password_attempt(body.password, None)?,
         client: body.client.map_or(ClientKind::Api, Into::into),
     };
-    let step = hashing(&pool, &services, move |s| s.login(input, &origin.0)).await?;
+    // Per-address refusals come before the hashing pool, and each address
+    // gets only its share of the pool.
+    let group = origin.group();
+    let (email, from) = (input.email.clone(), origin.0.clone());
+    let admitted = blocking(&services, move |s| s.admit_login(&email, &from)).await?;
+    let step = hashing(&pool, &services, group.as_deref(), move |s| {
+        s.login(input, admitted, &origin.0)
+    })
+    .await?;
     Ok(json(&LoginResponse::from(step)))
 }
 

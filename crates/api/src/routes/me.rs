@@ -6,7 +6,8 @@ use super::{blocking, hashing, json, params, present};
 use crate::{
     dto::{
         ChangePasswordRequest, CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse,
-        PageQuery, PasswordRequest, RecoveryCodesResponse, SessionList, TwoFactorView,
+        PageQuery, PasswordRequest, RecoveryCodesResponse, SessionList, StepUpRequest,
+        TwoFactorView,
     },
     extract::{Authenticated, Body, Origin},
     hash_pool::HashPool,
@@ -14,7 +15,7 @@ use crate::{
         responses::{BearerErrors, JsonBodyErrors},
         ApiError, Problem,
     },
-    service::Services,
+    service::{step_up::Caller, Services},
 };
 
 /// The signed-in user, their organization and 2FA state.
@@ -25,23 +26,37 @@ pub async fn me(services: web::Data<Services>, auth: Authenticated) -> HttpRespo
 }
 
 /// Start setting up 2FA: a new secret and its QR code. Starting again
-/// replaces a pending secret.
+/// replaces a pending secret. Needs the current password (a stolen access
+/// token alone cannot enroll an authenticator).
 #[utoipa::path(post, path = "/v1/me/two-factor/enrollment", tag = "me", security(("bearer" = [])),
+    request_body = PasswordRequest,
     responses(
         (status = 200, body = EnrollmentResponse),
+        (status = 401, description = "Wrong password (`invalid_password`; counted, recorded, the 5th failure of a session ends it), or no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "2FA is already enabled", body = Problem, content_type = "application/problem+json"),
-        BearerErrors,
+        JsonBodyErrors,
     ))]
 pub async fn start_enrollment(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     auth: Authenticated,
     origin: Origin,
+    body: Body<PasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ticket = blocking(&services, move |s| {
-        s.start_enrollment(&auth.principal.user, &origin.0)
+    let proof = params::step_up(body.into_inner().password, None, None, None)?;
+    let ticket = hashing(&pool, &services, origin.group().as_deref(), move |s| {
+        s.start_enrollment(&caller(&auth, &origin), &proof)
     })
     .await?;
     Ok(json(&EnrollmentResponse::from(ticket)))
+}
+
+fn caller<'a>(auth: &'a Authenticated, origin: &'a Origin) -> Caller<'a> {
+    Caller {
+        user: &auth.principal.user,
+        session: &auth.principal.session.id,
+        origin: &origin.0,
+    }
 }
 
 /// Turn 2FA on with a code from the authenticator app.
@@ -68,14 +83,15 @@ pub async fn confirm_enrollment(
     Ok(json(&TwoFactorView::from(summary)))
 }
 
-/// Turn 2FA off; the password is always required. Refused while an admin
-/// or the organization's policy requires 2FA.
+/// Turn 2FA off; needs the password and a current code or recovery code.
+/// Refused while an admin or the organization's policy requires 2FA.
 #[utoipa::path(post, path = "/v1/me/two-factor/disable", tag = "me", security(("bearer" = [])),
-    request_body = PasswordRequest,
+    request_body = StepUpRequest,
     responses(
         (status = 200, body = TwoFactorView),
-        (status = 401, description = "Wrong password (nothing changes), or no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "2FA is enforced (`two_factor_enforced`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "2FA is enforced (`two_factor_enforced`), or no second factor was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "2FA is not enabled", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
@@ -84,12 +100,17 @@ pub async fn disable_two_factor(
     pool: web::Data<HashPool>,
     auth: Authenticated,
     origin: Origin,
-    body: Body<PasswordRequest>,
+    body: Body<StepUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let password = params::password_attempt(body.into_inner().password, None)?;
-    let summary = hashing(&pool, &services, move |s| {
-        let p = &auth.principal;
-        s.disable_two_factor(&p.user, &p.session.id, &password, &origin.0)
+    let b = body.into_inner();
+    let proof = params::step_up(
+        b.password,
+        None,
+        b.code.as_deref(),
+        b.recovery_code.as_deref(),
+    )?;
+    let summary = hashing(&pool, &services, origin.group().as_deref(), move |s| {
+        s.disable_two_factor(&caller(&auth, &origin), &proof)
     })
     .await?;
     Ok(json(&TwoFactorView::from(summary)))
@@ -116,13 +137,15 @@ pub async fn login_history(
     Ok(json(&LoginHistoryPage::from(page)))
 }
 
-/// Replace the recovery codes (the password is required); the old set stops
-/// working.
+/// Replace the recovery codes (needs the password and a current code or
+/// recovery code); the old set stops working.
 #[utoipa::path(post, path = "/v1/me/two-factor/recovery-codes", tag = "me", security(("bearer" = [])),
-    request_body = PasswordRequest,
+    request_body = StepUpRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
-        (status = 401, description = "Wrong password, or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "2FA is on and neither `code` nor `recovery_code` was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "2FA is not enabled", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
@@ -131,11 +154,17 @@ pub async fn regenerate_recovery_codes(
     pool: web::Data<HashPool>,
     auth: Authenticated,
     origin: Origin,
-    body: Body<PasswordRequest>,
+    body: Body<StepUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let password = params::password_attempt(body.into_inner().password, None)?;
-    let codes = hashing(&pool, &services, move |s| {
-        s.regenerate_recovery_codes(&auth.principal.user, &password, &origin.0)
+    let b = body.into_inner();
+    let proof = params::step_up(
+        b.password,
+        None,
+        b.code.as_deref(),
+        b.recovery_code.as_deref(),
+    )?;
+    let codes = hashing(&pool, &services, origin.group().as_deref(), move |s| {
+        s.regenerate_recovery_codes(&caller(&auth, &origin), &proof)
     })
     .await?;
     Ok(json(&RecoveryCodesResponse {
@@ -157,30 +186,58 @@ pub async fn sessions(
     Ok(json(&SessionList::from(list)))
 }
 
-/// End one of the user's sessions: its tokens stop working at once.
+/// End one of the user's sessions: its tokens stop working at once. Ending
+/// another session than the current one needs the password in the body
+/// (`{"password": …}`); ending the current one is a logout and needs none.
 #[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Session id")),
+    request_body(content = PasswordRequest, description = "Required unless `id` is the current session"),
     responses(
         (status = 204, description = "Ended"),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong password (`invalid_password`; counted, recorded, the 5th failure of a session ends it), or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another session, and no password given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such live session of this user", body = Problem, content_type = "application/problem+json"),
-        BearerErrors,
     ))]
 pub async fn end_session(
     services: web::Data<Services>,
+    pool: web::Data<HashPool>,
     auth: Authenticated,
+    origin: Origin,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::session_id(&id)?;
-    blocking(&services, move |s| s.end_session(&auth.principal.user, &id)).await?;
+    let proof = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let b: PasswordRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::InvalidRequest(format!("invalid body: {e}")))?;
+        Some(params::step_up(b.password, None, None, None)?)
+    };
+    if id == auth.principal.session.id {
+        blocking(&services, move |s| {
+            s.end_session(&caller(&auth, &origin), &id, proof.as_ref())
+        })
+        .await?;
+    } else {
+        hashing(&pool, &services, origin.group().as_deref(), move |s| {
+            s.end_session(&caller(&auth, &origin), &id, proof.as_ref())
+        })
+        .await?;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Change the password; every other session ends.
+/// Change the password; every other session ends. Needs the current
+/// password and, when 2FA is on, a current code or recovery code.
 #[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, description = "Wrong current password, or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "2FA is on and neither `code` nor `recovery_code` was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
 pub async fn change_password(
@@ -191,11 +248,15 @@ pub async fn change_password(
     body: Body<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let current = params::password_attempt(body.current_password, Some("current_password"))?;
+    let proof = params::step_up(
+        body.current_password,
+        Some("current_password"),
+        body.code.as_deref(),
+        body.recovery_code.as_deref(),
+    )?;
     let new = params::new_password(body.new_password, Some("new_password"))?;
-    hashing(&pool, &services, move |s| {
-        let p = &auth.principal;
-        s.change_password(&p.user, &p.session.id, &current, &new, &origin.0)
+    hashing(&pool, &services, origin.group().as_deref(), move |s| {
+        s.change_password(&caller(&auth, &origin), &proof, &new)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -33,10 +33,13 @@ where
     Ok(web::block(move || span.in_scope(|| f(&services))).await??)
 }
 
-/// Runs a use case that hashes a password on the bounded hashing pool.
+/// Runs a use case that hashes a password on the bounded hashing pool,
+/// within the share of the caller's address group (`None`: uncapped, for
+/// callers that are already authenticated admins).
 pub async fn hashing<T, F>(
     pool: &web::Data<HashPool>,
     services: &web::Data<Services>,
+    group: Option<&str>,
     f: F,
 ) -> Result<T, ApiError>
 where
@@ -45,7 +48,9 @@ where
 {
     let services = services.clone();
     let span = tracing::Span::current();
-    Ok(pool.run(move || span.in_scope(|| f(&services))).await??)
+    Ok(pool
+        .run_for(group, move || span.in_scope(|| f(&services)))
+        .await??)
 }
 
 pub fn json<T: serde::Serialize>(body: &T) -> HttpResponse {
@@ -122,7 +127,6 @@ routes! {
     "/healthz" => { get: ops::healthz },
     "/readyz" => { get: ops::readyz },
     "/.well-known/jwks.json" => { get: ops::jwks },
-    "/metrics" => { get: ops::metrics },
     "/v1/organization/webhooks" => { get: webhooks::list, post: webhooks::create },
     "/v1/organization/webhooks/{id}" => { get: webhooks::get, patch: webhooks::update, delete: webhooks::delete },
     "/v1/organization/webhooks/{id}/test" => { post: webhooks::test },

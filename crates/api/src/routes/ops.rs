@@ -41,9 +41,9 @@ pub async fn jwks(services: web::Data<Services>) -> HttpResponse {
 }
 
 /// Prometheus metrics: requests and latency per route, login outcomes
-/// (including throttle refusals), database and hashing pool usage.
-#[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
+/// (including throttle refusals), database and hashing pool usage. Served
+/// only on the separate `AUTHGATE_METRICS_LISTEN` listener, never on the
+/// public port (so not part of the public API document).
 pub async fn metrics(
     services: web::Data<Services>,
     metrics: web::Data<Metrics>,

@@ -12,7 +12,7 @@ use auth_core::{
 use crate::{
     dto::{RoleDto, TwoFactorPolicyDto},
     problem::ApiError,
-    service::second_factor::SecondFactor,
+    service::{second_factor::SecondFactor, step_up::StepUp},
 };
 
 pub const DEFAULT_PAGE: u32 = 20;
@@ -47,6 +47,23 @@ pub fn second_factor(code: Option<&str>, recovery: Option<&str>) -> Result<Secon
             "give exactly one of code and recovery_code".into(),
         )),
     }
+}
+
+/// The proof of a step-up: the password (reported as `password_field`
+/// when malformed) and, when given, one second factor.
+pub fn step_up(
+    password: String,
+    password_field: Option<&str>,
+    code: Option<&str>,
+    recovery: Option<&str>,
+) -> Result<StepUp, ApiError> {
+    Ok(StepUp {
+        password: password_attempt(password, password_field)?,
+        second_factor: match (code, recovery) {
+            (None, None) => None,
+            (code, recovery) => Some(second_factor(code, recovery)?),
+        },
+    })
 }
 
 pub fn email(s: &str) -> Result<Email, ApiError> {

@@ -25,6 +25,7 @@ use super::{
     profile::TwoFactorSummary,
     record::{record, Context},
     refusal::{proceed, refuse, Decided, Refusal},
+    step_up::{Caller, Needs, StepUp},
     tokens::{Amr, Grant, IssuedTokens},
     ServiceError, Services,
 };
@@ -111,9 +112,12 @@ impl Services {
     /// From the profile: a new secret and its QR code.
     pub fn start_enrollment(
         &self,
-        user: &UserRecord,
-        origin: &RequestOrigin,
+        caller: &Caller<'_>,
+        proof: &StepUp,
     ) -> Result<EnrollmentTicket, ServiceError> {
+        // A stolen access token alone must not enroll its own authenticator.
+        self.step_up(caller, proof, Needs::Password)?;
+        let (user, origin) = (caller.user, caller.origin);
         let now = self.clock.now();
         let pending = self
             .store

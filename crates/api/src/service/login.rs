@@ -34,26 +34,66 @@ pub enum LoginStep {
     EnrollmentRequired(Challenge),
 }
 
+/// A login attempt that passed the per-address limit, with what the
+/// password step needs (read before hashing).
+pub struct Admitted {
+    user: Option<persistence::records::UserRecord>,
+    failures: PasswordFailures,
+    now: auth_core::UnixTime,
+}
+
+/// How long a caller refused by the per-address limit is told to wait (the
+/// count slides over an hour; trying again sooner only costs a read).
+const ADDRESS_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Services {
-    /// Step one: email and password. Unknown email, wrong password and a
-    /// throttled attempt: the same refusal after the same work.
-    pub fn login(
+    /// Before any hashing: the per-address limit. It depends only on the
+    /// caller's address (and whether this account knows that address), so
+    /// refusing it at once reveals nothing and spends no argon2 time.
+    pub fn admit_login(
         &self,
-        input: LoginInput,
+        email: &Email,
         origin: &RequestOrigin,
-    ) -> Result<LoginStep, ServiceError> {
+    ) -> Result<Admitted, ServiceError> {
         let now = self.clock.now();
         let limits = &self.policy.password;
         let (user, failures) = self.store.read(|tx| {
-            let user = tx.user_by_email(&input.email)?;
+            let user = tx.user_by_email(email)?;
             let failures: PasswordFailures = tx.password_failures(
                 user.as_ref().map(|u| &u.id),
-                origin.ip.as_deref(),
+                origin.ip_group.as_deref(),
                 now.minus(limits.window),
                 now.minus(limits.familiar_for),
             )?;
             Ok((user, failures))
         })?;
+        if !limits.address_allows(&failures) {
+            return Err(Refusal::AddressThrottled {
+                retry_after: ADDRESS_RETRY,
+            }
+            .into());
+        }
+        Ok(Admitted {
+            user,
+            failures,
+            now,
+        })
+    }
+
+    /// Step one: email and password. Unknown email, wrong password and a
+    /// throttled account: the same refusal after the same work.
+    pub fn login(
+        &self,
+        input: LoginInput,
+        admitted: Admitted,
+        origin: &RequestOrigin,
+    ) -> Result<LoginStep, ServiceError> {
+        let Admitted {
+            user,
+            failures,
+            now,
+        } = admitted;
+        let limits = &self.policy.password;
         let client = Some(input.client);
         let attempt = |user| Attempt {
             user,
@@ -61,7 +101,7 @@ impl Services {
             origin,
             at: now,
         };
-        let throttled = !limits.allows(&failures);
+        let throttled = !limits.account_allows(&failures);
         let user = match user {
             Some(user) if !throttled => user,
             _ => {

@@ -24,6 +24,7 @@ pub mod refusal;
 pub mod removal;
 pub mod second_factor;
 pub mod sessions;
+pub mod step_up;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;

@@ -1,42 +1,19 @@
-//! Passwords: checking the current one before a sensitive change,
-//! hashing new ones, and changing one's own.
+//! Passwords: hashing new ones, and changing one's own (after a step-up).
 
 use auth_core::{
     events::SecurityEvent,
-    ids::SessionId,
     password::{Password, PasswordHash},
 };
-use persistence::records::{RequestOrigin, UserChanges, UserRecord};
+use persistence::records::UserChanges;
 use rand_core::OsRng;
 
 use super::{
     record::{record, Context},
-    refusal::Refusal,
+    step_up::{Caller, Needs, StepUp},
     ServiceError, Services,
 };
 
 impl Services {
-    /// Checks a password the signed-in user typed again (to disable 2FA,
-    /// replace recovery codes, change the password).
-    pub(crate) fn check_password(
-        &self,
-        user: &UserRecord,
-        password: &Password,
-    ) -> Result<(), ServiceError> {
-        let matches = self
-            .hasher
-            .verify(password, &user.password_hash)
-            .map_err(|e| {
-                tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
-                ServiceError::Internal("stored password hash is unusable")
-            })?;
-        if matches {
-            Ok(())
-        } else {
-            Err(Refusal::InvalidPassword.into())
-        }
-    }
-
     /// Hashes the given password, or a generated one (returned so it can be
     /// shown once).
     pub(crate) fn hash_new_password(
@@ -58,13 +35,12 @@ impl Services {
     /// session of the user ends, and so do logins in flight.
     pub fn change_password(
         &self,
-        user: &UserRecord,
-        session_id: &SessionId,
-        current: &Password,
+        caller: &Caller<'_>,
+        proof: &StepUp,
         new: &Password,
-        origin: &RequestOrigin,
     ) -> Result<(), ServiceError> {
-        self.check_password(user, current)?;
+        self.step_up(caller, proof, Needs::PasswordAndSecondFactor)?;
+        let (user, session_id, origin) = (caller.user, caller.session, caller.origin);
         let (hash, _) = self.hash_new_password(Some(new.clone()))?;
         let now = self.clock.now();
         self.store.write(|tx| {

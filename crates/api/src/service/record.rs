@@ -40,6 +40,7 @@ impl<'a> Context<'a> {
         static NOWHERE: RequestOrigin = RequestOrigin {
             ip: None,
             user_agent: None,
+            ip_group: None,
         };
         Context {
             actor: Actor::System,

@@ -128,6 +128,14 @@ pub enum Refusal {
     /// An API key without the scope this endpoint needs.
     #[error("this API key lacks the scope {0}")]
     MissingScope(&'static str),
+    /// Too many failed logins from the caller's address (over all
+    /// accounts); decided before any password is hashed.
+    #[error("too many failed logins from your address; try again in {} seconds", .retry_after.as_secs())]
+    AddressThrottled { retry_after: Duration },
+    /// A sensitive change needs more proof than was given (the password,
+    /// or with 2FA on a code or recovery code as well).
+    #[error("this change needs your current password and, with two-factor authentication on, a current code or a recovery code")]
+    StepUpRequired,
 }
 
 #[derive(Debug, thiserror::Error)]

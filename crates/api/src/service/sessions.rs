@@ -5,6 +5,7 @@ use persistence::records::{SessionRecord, UserRecord};
 
 use super::{
     refusal::{Missing, Refusal},
+    step_up::{Caller, Needs, StepUp},
     ServiceError, Services,
 };
 
@@ -30,11 +31,20 @@ impl Services {
         })
     }
 
+    /// Ends one of the caller's sessions. Ending the current one is a
+    /// logout; ending another needs the password (`proof`), so a stolen
+    /// access token cannot shut the owner out.
     pub fn end_session(
         &self,
-        user: &UserRecord,
+        caller: &Caller<'_>,
         session_id: &SessionId,
+        proof: Option<&StepUp>,
     ) -> Result<(), ServiceError> {
+        if session_id != caller.session {
+            let proof = proof.ok_or(Refusal::StepUpRequired)?;
+            self.step_up(caller, proof, Needs::Password)?;
+        }
+        let user = caller.user;
         let now = self.clock.now();
         if self
             .store

@@ -3,22 +3,19 @@
 use auth_core::{
     enrollment::TwoFactorStatus,
     events::SecurityEvent,
-    ids::{SessionId, UserId},
-    password::Password,
+    ids::UserId,
     policy::{may_disable, DisableError},
     recovery::RecoveryCode,
     UnixTime,
 };
-use persistence::{
-    records::{RequestOrigin, UserRecord},
-    StoreError, Tx,
-};
+use persistence::{StoreError, Tx};
 use rand_core::OsRng;
 
 use super::{
     profile::TwoFactorSummary,
     record::{record, Context},
     refusal::{refuse, Decided, Refusal},
+    step_up::{Caller, Needs, StepUp},
     ServiceError, Services,
 };
 
@@ -36,25 +33,30 @@ impl Services {
         Ok(codes)
     }
 
-    /// Turns 2FA off after checking the password, unless someone requires
-    /// it; the user's other sessions end.
+    /// Turns 2FA off after the password and a second factor, unless
+    /// someone requires it; the user's other sessions end.
     pub fn disable_two_factor(
         &self,
-        user: &UserRecord,
-        session: &SessionId,
-        password: &Password,
-        origin: &RequestOrigin,
+        caller: &Caller<'_>,
+        proof: &StepUp,
     ) -> Result<TwoFactorSummary, ServiceError> {
-        self.check_password(user, password)?;
+        let (user, session, origin) = (caller.user, caller.session, caller.origin);
+        // Say "not possible" before asking for proof that would be wasted.
+        self.store.read(|tx| {
+            Ok(Self::may_turn_off(
+                tx.two_factor_status(&user.id)?,
+                &self.requirement(tx, user)?,
+            ))
+        })??;
+        self.step_up(caller, proof, Needs::PasswordAndSecondFactor)?;
         let now = self.clock.now();
         self.store
             .write(|tx| {
                 let requirement = self.requirement(tx, user)?;
-                if tx.two_factor_status(&user.id)? == TwoFactorStatus::Disabled {
-                    return refuse(Refusal::TwoFactorNotEnabled);
-                }
-                if let Err(DisableError::Enforced(by)) = may_disable(&requirement) {
-                    return refuse(Refusal::TwoFactorEnforced(by));
+                if let Err(refusal) =
+                    Self::may_turn_off(tx.two_factor_status(&user.id)?, &requirement)
+                {
+                    return refuse(refusal);
                 }
                 tx.delete_factors(&user.id)?;
                 tx.delete_recovery_codes(&user.id)?;
@@ -70,14 +72,27 @@ impl Services {
             .into_result()
     }
 
-    /// Replaces the recovery codes, after checking the password.
+    fn may_turn_off(
+        status: TwoFactorStatus,
+        requirement: &auth_core::policy::Requirement,
+    ) -> Result<(), Refusal> {
+        if status == TwoFactorStatus::Disabled {
+            return Err(Refusal::TwoFactorNotEnabled);
+        }
+        if let Err(DisableError::Enforced(by)) = may_disable(requirement) {
+            return Err(Refusal::TwoFactorEnforced(by));
+        }
+        Ok(())
+    }
+
+    /// Replaces the recovery codes, after the password and a second factor.
     pub fn regenerate_recovery_codes(
         &self,
-        user: &UserRecord,
-        password: &Password,
-        origin: &RequestOrigin,
+        caller: &Caller<'_>,
+        proof: &StepUp,
     ) -> Result<Vec<RecoveryCode>, ServiceError> {
-        self.check_password(user, password)?;
+        self.step_up(caller, proof, Needs::PasswordAndSecondFactor)?;
+        let (user, origin) = (caller.user, caller.origin);
         let now = self.clock.now();
         self.store
             .write(|tx| {

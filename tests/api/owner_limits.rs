@@ -1,0 +1,235 @@
+//! Issue #12: limits that tell the owner from an attacker — client
+//! addresses behind trusted proxies, per-address limits answered before the
+//! hashing pool, and one client's share of that pool.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn login_from(
+    app: &TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url("/v1/auth/login"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"email": email, "password": password}))
+}
+
+async fn newest_history_ip(app: &TestApp, token: &str) -> Value {
+    let history = app.get("/v1/me/login-history?limit=1", Some(token)).await;
+    history.assert_ok()["items"][0]["ip"].clone()
+}
+
+#[tokio::test]
+async fn three_hundred_unknown_email_failures_from_one_address_do_not_lock_out_its_owners() {
+    // No proxy is trusted: every client shares the address the server sees
+    // (as behind a proxy whose headers are ignored).
+    let app = spawn_app().await;
+    let owner = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = app
+        .post(
+            "/v1/users",
+            json!({"email": "newcomer@acme.test", "name": "Newcomer", "role": "agent", "password": "newcomer password"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+
+    for n in 0..300 {
+        app.login(&format!("nobody{n}@example.test"), "guess")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+
+    // The owner, who logged in from this address before, still gets in.
+    let again = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(again.assert_ok()["status"], "authenticated");
+    // An account that never used this address is told to wait — not told
+    // its password is wrong — and so is the next unknown email: the answer
+    // depends only on the address, decided before any hashing.
+    let newcomer = app.login("newcomer@acme.test", "newcomer password").await;
+    newcomer.assert_problem(429, "too_many_requests");
+    let unknown = app.login("nobody-else@example.test", "guess").await;
+    unknown.assert_problem(429, "too_many_requests");
+    assert_eq!(newcomer.body, unknown.body);
+}
+
+#[tokio::test]
+async fn a_forwarded_for_header_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app().await;
+    let r = app
+        .send(login_from(
+            &app,
+            "198.51.100.7",
+            ADMIN_EMAIL,
+            ADMIN_PASSWORD,
+        ))
+        .await;
+    let token = r.assert_ok()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(newest_history_ip(&app, &token).await, "127.0.0.1");
+    let sessions = app.get("/v1/me/sessions", Some(&token)).await;
+    assert_eq!(sessions.assert_ok()["items"][0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_client_is_the_right_most_hop_that_is_not_a_proxy() {
+    let app = spawn_app_with(&[("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8")]).await;
+    // The client claimed 1.1.1.1; the edge proxy saw 203.0.113.9; an inner
+    // proxy at 10.0.0.2 passed it on.
+    let r = app
+        .send(login_from(
+            &app,
+            "1.1.1.1, 203.0.113.9, 10.0.0.2",
+            ADMIN_EMAIL,
+            ADMIN_PASSWORD,
+        ))
+        .await;
+    let token = r.assert_ok()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(newest_history_ip(&app, &token).await, "203.0.113.9");
+
+    let forwarded = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("Forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https")
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}));
+    let token = app.send(forwarded).await.assert_ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(newest_history_ip(&app, &token).await, "2001:db8:cafe::17");
+}
+
+#[tokio::test]
+async fn junk_forwarded_values_are_never_stored() {
+    let app = spawn_app_with(&[("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let long = "9".repeat(4000);
+    for junk in [
+        "<script>alert(1)</script>",
+        "unknown",
+        long.as_str(),
+        "1.2.3.4.5",
+    ] {
+        let r = app
+            .send(login_from(&app, junk, ADMIN_EMAIL, ADMIN_PASSWORD))
+            .await;
+        let token = r.assert_ok()["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            newest_history_ip(&app, &token).await,
+            "127.0.0.1",
+            "{junk:.40}"
+        );
+        let sessions = app.get("/v1/me/sessions", Some(&token)).await;
+        for s in sessions.assert_ok()["items"].as_array().unwrap() {
+            assert_eq!(s["ip"], "127.0.0.1");
+        }
+    }
+    let audit = app
+        .get(
+            "/v1/audit-events?limit=100",
+            Some(&app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await),
+        )
+        .await;
+    for e in audit.assert_ok()["items"].as_array().unwrap() {
+        assert!(
+            e["ip"].is_null()
+                || e["ip"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<std::net::IpAddr>()
+                    .is_ok(),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fresh_ipv6_addresses_from_one_slash_64_share_one_allowance() {
+    let app = spawn_app_with(&[("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    for n in 1..=300 {
+        app.send(login_from(
+            &app,
+            &format!("2001:db8:1:2::{n:x}"),
+            &format!("nobody{n}@example.test"),
+            "guess",
+        ))
+        .await
+        .assert_problem(401, "invalid_credentials");
+    }
+    app.send(login_from(
+        &app,
+        "2001:db8:1:2:ffff::1",
+        "x@example.test",
+        "guess",
+    ))
+    .await
+    .assert_problem(429, "too_many_requests");
+    // The neighbouring /64 is someone else.
+    app.send(login_from(
+        &app,
+        "2001:db8:1:3::1",
+        "x@example.test",
+        "guess",
+    ))
+    .await
+    .assert_problem(401, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn one_flooding_client_gets_only_its_share_of_the_hashing_pool() {
+    // Real argon2 cost here (no cheap test parameters), one worker, and a
+    // share of one job per address: a flood cannot queue ahead of others.
+    let app = spawn_app_with(&[
+        ("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("AUTHGATE_ARGON2_MEMORY_KIB", "19456"),
+        ("AUTHGATE_ARGON2_ITERATIONS", "2"),
+        ("AUTHGATE_HASH_WORKERS", "1"),
+        ("AUTHGATE_HASH_PER_ADDRESS", "1"),
+    ])
+    .await;
+    let send = |req: reqwest::RequestBuilder| async move {
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap())
+    };
+    let mut flood = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        flood.spawn(send(login_from(
+            &app,
+            "203.0.113.9",
+            &format!("nobody{n}@example.test"),
+            "guess",
+        )));
+    }
+    let owner = tokio::spawn(send(login_from(
+        &app,
+        "198.51.100.7",
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+    )));
+    let (status, body) = owner.await.unwrap();
+    assert_eq!(
+        (status, body["status"].clone()),
+        (200, json!("authenticated"))
+    );
+    let mut refused = 0;
+    while let Some(r) = flood.join_next().await {
+        let (status, body) = r.unwrap();
+        match status {
+            429 => {
+                assert_eq!(body["code"], "too_many_requests");
+                refused += 1;
+            }
+            _ => assert_eq!(
+                (status, body["code"].clone()),
+                (401, json!("invalid_credentials"))
+            ),
+        }
+    }
+    assert!(
+        refused > 0,
+        "24 concurrent logins from one address all got a hashing slot"
+    );
+}
