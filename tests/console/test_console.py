@@ -178,6 +178,10 @@ def test_a_self_enrolled_agent_turns_2fa_on_in_the_profile_and_off_with_the_pass
     expect(page.locator("#two-factor-status")).to_have_text("Off")
 
     page.get_by_role("button", name="Enable two-factor authentication").click()
+    # Starting an enrollment asks for the password again (step-up).
+    page.get_by_role("form", name="Enable two-factor authentication").get_by_label(
+        "Password", exact=True).fill(password)
+    page.get_by_role("button", name="Continue").click()
     app = enroll_from_screen(page)
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#two-factor-status")).to_have_text("Enabled")
@@ -194,10 +198,13 @@ def test_a_self_enrolled_agent_turns_2fa_on_in_the_profile_and_off_with_the_pass
 
     page.get_by_role("button", name="Disable two-factor authentication").click()
     confirm = page.get_by_role("form", name="Disable two-factor authentication")
+    # The password and, 2FA being on, a current code.
     confirm.get_by_label("Password", exact=True).fill("a wrong password")
+    confirm.get_by_label("Authentication code", exact=True).fill(app.code())
     confirm.get_by_role("button", name="Disable two-factor authentication").click()
     expect(error_of(page, "Password")).to_contain_text("password")
     confirm.get_by_label("Password", exact=True).fill(password)
+    confirm.get_by_label("Authentication code", exact=True).fill(app.code())
     confirm.get_by_role("button", name="Disable two-factor authentication").click()
     expect(page.locator("#two-factor-status")).to_have_text("Off")
 

@@ -19,7 +19,10 @@ sent:
   the id from `GET /v1/me/sessions`) is redirected to one of a pool of
   spare admin sessions opened before the run (to a random id, i.e. 404,
   once the pool is used up).
-* `POST /v1/auth/logout` carrying the admin token gets the token of a
+* `POST /v1/auth/logout` and the step-up operations (starting an
+  enrollment, disabling 2FA, new recovery codes, a password change, ending
+  another session: a few wrong passwords there end the session that sent
+  them) carrying the admin token get the token of a
   throw-away session of a separate user instead: one of a pool opened
   before the run, else a fresh login, else (that user may have been
   locked, disabled or put under a 2FA policy by the fuzzer by then) a
@@ -86,6 +89,14 @@ _SESSION_ENDING_PATCH = ("PATCH", "/v1/users/{id}")
 _RESET = ("POST", "/v1/users/{id}/two-factor/reset")
 _END_SESSION = ("DELETE", "/v1/me/sessions/{id}")
 _LOGOUT = ("POST", "/v1/auth/logout")
+# Step-up operations: a few wrong passwords or codes there end the session
+# that sent them, so they run as the throw-away user, never the admin.
+_STEP_UP = {
+    ("POST", "/v1/me/two-factor/enrollment"),
+    ("POST", "/v1/me/two-factor/disable"),
+    ("POST", "/v1/me/two-factor/recovery-codes"),
+    ("POST", "/v1/me/password"),
+}
 
 
 def _write_stats() -> None:
@@ -158,12 +169,7 @@ def before_call(context, case, kwargs):
         if key == _RESET or forces_2fa:
             case.path_parameters = {**case.path_parameters, "id": DECOY_ID}
             _bump("redirected_user_ops")
-    elif key == _END_SESSION and case.path_parameters.get("id") == ADMIN_SID:
-        with _lock:
-            spare = SPARE_SIDS.pop() if SPARE_SIDS else str(uuid.uuid4())
-        case.path_parameters = {**case.path_parameters, "id": spare}
-        _bump("redirected_session_deletes")
-    elif key == _LOGOUT and _uses_admin_token(case):
+    elif (key == _LOGOUT or key in _STEP_UP or key == _END_SESSION) and _uses_admin_token(case):
         with _lock:
             token = LOGOUT_TOKENS.pop() if LOGOUT_TOKENS else None
         if token is not None:
@@ -176,6 +182,11 @@ def before_call(context, case, kwargs):
         if case.headers is None:
             case.headers = {}
         case.headers["Authorization"] = f"Bearer {token}"
+    elif key == _END_SESSION and case.path_parameters.get("id") == ADMIN_SID:
+        with _lock:
+            spare = SPARE_SIDS.pop() if SPARE_SIDS else str(uuid.uuid4())
+        case.path_parameters = {**case.path_parameters, "id": spare}
+        _bump("redirected_session_deletes")
 
 
 _DEBUG_LOG = os.environ.get("AUTHGATE_FUZZ_DEBUG_LOG")

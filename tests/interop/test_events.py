@@ -60,13 +60,15 @@ def wait_until(what: str, check, timeout: float = WAIT):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def enable_two_factor(base: str, token: str) -> str:
-    return enable_two_factor_with_codes(base, token)[0]
+def enable_two_factor(base: str, token: str, password: str) -> str:
+    return enable_two_factor_with_codes(base, token, password)[0]
 
 
-def enable_two_factor_with_codes(base: str, token: str) -> tuple[str, list[str]]:
+def enable_two_factor_with_codes(base: str, token: str, password: str) -> tuple[str, list[str]]:
     h = {"Authorization": f"Bearer {token}"}
-    r = requests.post(f"{base}/v1/me/two-factor/enrollment", json={}, headers=h, timeout=10)
+    # Starting an enrollment asks for the password again (step-up).
+    r = requests.post(f"{base}/v1/me/two-factor/enrollment", json={"password": password},
+                      headers=h, timeout=10)
     r.raise_for_status()
     secret = r.json()["secret"]
     code = pyotp.TOTP(secret).now()
@@ -110,7 +112,7 @@ def test_enabling_two_factor_mails_the_user_through_smtp():
         env = {**FAST, "AUTHGATE_SMTP_URL": f"smtp://127.0.0.1:{port}",
                "AUTHGATE_MAIL_FROM": "Authgate <security@authgate.test>"}
         with AuthgateServer(extra_env=env) as server:
-            secret = enable_two_factor(server.base_url, server.admin_token())
+            secret = enable_two_factor(server.base_url, server.admin_token(), server.admin_password)
             rcpt, msg = wait_until(
                 "the notification mail",
                 lambda: next((m for m in inbox.messages
@@ -133,7 +135,7 @@ def test_enabling_two_factor_mails_the_user_through_smtp():
 
 def test_without_smtp_the_mail_is_an_eml_file():
     with AuthgateServer(extra_env=FAST) as server:
-        enable_two_factor(server.base_url, server.admin_token())
+        enable_two_factor(server.base_url, server.admin_token(), server.admin_password)
         eml = wait_until(
             "an .eml file",
             lambda: next(iter((server.data_dir / "mail").glob("*.eml")), None)
@@ -268,7 +270,7 @@ def test_a_signed_event_survives_a_down_receiver_a_500_and_a_kill_9():
         token = first.admin_token()
         hook = create_webhook(first.base_url, token, f"http://127.0.0.1:{port}/hooks",
                               ["two_factor.enabled"])
-        _, recovery = enable_two_factor_with_codes(first.base_url, token)
+        _, recovery = enable_two_factor_with_codes(first.base_url, token, password)
         # The receiver is down: attempts fail and are recorded.
         path = f"/v1/organization/webhooks/{hook['id']}/deliveries"
         wait_until("a failed attempt", lambda: any(

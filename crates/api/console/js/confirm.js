@@ -13,10 +13,11 @@ import { h, field, form } from "./ui.js";
  * bodies reject unknown fields.
  */
 export const PROOFS = {
-  startEnrollment: { password: null, code: false },
-  disableTwoFactor: { password: "password", code: false },
-  regenerateRecoveryCodes: { password: "password", code: false },
-  changePassword: { password: "current_password", code: false },
+  startEnrollment: { password: "password", code: false },
+  disableTwoFactor: { password: "password", code: true },
+  regenerateRecoveryCodes: { password: "password", code: true },
+  changePassword: { password: "current_password", code: true },
+  endOtherSession: { password: "password", code: false },
 };
 
 /**
@@ -63,8 +64,10 @@ export function confirmStep(action, { title, submit, twoFactorOn, fields = [], r
       }
       if (proof.password) body[proof.password] = v[proof.password];
       if (asksCode) {
-        if (!recoveryField.hidden) body.recovery_code = v.recovery_code;
-        else body.code = v.code;
+        // Left empty, the server says what it needs (or that 2FA is
+        // enforced and cannot be turned off at all).
+        if (!recoveryField.hidden) { if (v.recovery_code) body.recovery_code = v.recovery_code; }
+        else if (v.code) body.code = v.code.replace(/\s/g, "");
       }
       await run(body);
     },

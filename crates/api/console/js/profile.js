@@ -90,9 +90,22 @@ async function sessionsCard() {
     s.current ? "This device" : s.client, s.ip || "—", s.user_agent || "—", when(s.created_at), when(s.last_used_at),
     s.current ? h("span", { class: "muted" }, "current")
       : h("button", { type: "button", class: "secondary", "aria-label": `Revoke session from ${s.ip || "unknown address"} started ${when(s.created_at)}`,
-          onclick: async () => { await api("DELETE", `/v1/me/sessions/${encodeURIComponent(s.id)}`); card.replaceWith(await sessionsCard()); } }, "Revoke"),
+          onclick: () => {
+            // Ending another session is a sensitive change: the password again.
+            const step = confirmStep("endOtherSession", {
+              title: "Revoke this session", submit: "Revoke session", danger: true, twoFactorOn: false,
+              onCancel: () => confirmArea.replaceChildren(),
+              run: async (body) => {
+                await api("DELETE", `/v1/me/sessions/${encodeURIComponent(s.id)}`, body);
+                card.replaceWith(await sessionsCard());
+              },
+            });
+            confirmArea.replaceChildren(step.form);
+            confirmArea.querySelector("input")?.focus();
+          } }, "Revoke"),
   ]);
-  card.append(table("Where you are signed in", ["Client", "Address", "Browser", "Started", "Last used", "Action"], rows));
+  const confirmArea = h("div", { id: "session-confirm" });
+  card.append(table("Where you are signed in", ["Client", "Address", "Browser", "Started", "Last used", "Action"], rows), confirmArea);
   return card;
 }
 
