@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::{TwoFactor, VerifyError},
+    enrollment::TwoFactor,
     events::{Actor, SecurityEvent},
     identity::Email,
     ids::UserId,
@@ -289,25 +289,8 @@ impl Services {
                 return Ok(Decided::Refused(Refusal::Locked));
             }
         }
-        let outcome = match proof {
-            SecondFactor::Totp(code) => {
-                let params = self.policy.totp_for(stored.algorithm);
-                match factor.verify(code, now, &params) {
-                    Ok(step) if tx.record_totp_step(&factor_id, step, now)? => {
-                        LoginOutcome::Success
-                    }
-                    Ok(_) | Err(VerifyError::Replayed) => LoginOutcome::ReplayedCode,
-                    Err(VerifyError::InvalidCode) => LoginOutcome::WrongCode,
-                }
-            }
-            SecondFactor::Recovery(code) => {
-                if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
-                    LoginOutcome::RecoveryCode
-                } else {
-                    LoginOutcome::WrongRecoveryCode
-                }
-            }
-        };
+        let outcome =
+            self.check_second_factor(tx, user, &factor, &factor_id, stored.algorithm, proof, now)?;
         match outcome {
             LoginOutcome::Success => {
                 tx.save_otp_throttle(&user.id, &self.policy.second_factor.after_success(throttle))?;

@@ -4,16 +4,18 @@
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::{TwoFactor, VerifyError},
+    enrollment::{EnabledFactor, TwoFactor, VerifyError},
     events::{Actor, SecurityEvent},
+    ids::FactorId,
     outcome::LoginOutcome,
     recovery::RecoveryCode,
     throttle::{ThrottleState, Verdict},
+    totp::Algorithm,
     totp::OtpCode,
     UnixTime,
 };
 use persistence::{
-    records::{ChallengeKind, RequestOrigin},
+    records::{ChallengeKind, RequestOrigin, UserRecord},
     StoreError, Tx,
 };
 
@@ -65,26 +67,15 @@ impl Services {
                 tx.consume_challenge(&live.challenge.id, now)?;
                 return refuse(Refusal::InvalidChallenge);
             };
-            let outcome = match proof {
-                SecondFactor::Totp(code) => {
-                    let params = self.policy.totp_for(stored.algorithm);
-                    match factor.verify(code, now, &params) {
-                        // The conditional update decides between concurrent submissions.
-                        Ok(step) if tx.record_totp_step(&factor_id, step, now)? => {
-                            LoginOutcome::Success
-                        }
-                        Ok(_) | Err(VerifyError::Replayed) => LoginOutcome::ReplayedCode,
-                        Err(VerifyError::InvalidCode) => LoginOutcome::WrongCode,
-                    }
-                }
-                SecondFactor::Recovery(code) => {
-                    if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
-                        LoginOutcome::RecoveryCode
-                    } else {
-                        LoginOutcome::WrongRecoveryCode
-                    }
-                }
-            };
+            let outcome = self.check_second_factor(
+                tx,
+                user,
+                &factor,
+                &factor_id,
+                stored.algorithm,
+                proof,
+                now,
+            )?;
             if !matches!(outcome, LoginOutcome::Success | LoginOutcome::RecoveryCode) {
                 return self.fail_second_factor(tx, &live, throttle, outcome, origin, now);
             }
@@ -115,6 +106,41 @@ impl Services {
             ))
         })?;
         self.sign_session(opened.into_result()?, now)
+    }
+
+    /// Checks `proof` against the user's enabled authenticator or their
+    /// recovery codes, spending what it matches (the TOTP step, the
+    /// recovery code). The outcome is named as the login history names it:
+    /// `Success`, `RecoveryCode`, or why it failed.
+    #[allow(clippy::too_many_arguments)] // the parts of one stored factor
+    pub(crate) fn check_second_factor(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        factor: &EnabledFactor,
+        factor_id: &FactorId,
+        algorithm: Algorithm,
+        proof: &SecondFactor,
+        now: UnixTime,
+    ) -> Result<LoginOutcome, StoreError> {
+        Ok(match proof {
+            SecondFactor::Totp(code) => {
+                let params = self.policy.totp_for(algorithm);
+                match factor.verify(code, now, &params) {
+                    // The conditional update decides between concurrent submissions.
+                    Ok(step) if tx.record_totp_step(factor_id, step, now)? => LoginOutcome::Success,
+                    Ok(_) | Err(VerifyError::Replayed) => LoginOutcome::ReplayedCode,
+                    Err(VerifyError::InvalidCode) => LoginOutcome::WrongCode,
+                }
+            }
+            SecondFactor::Recovery(code) => {
+                if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
+                    LoginOutcome::RecoveryCode
+                } else {
+                    LoginOutcome::WrongRecoveryCode
+                }
+            }
+        })
     }
 
     /// A failed second factor: counted by the account's throttle as well.

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::{TwoFactor, TwoFactorStatus, VerifyError},
+    enrollment::{TwoFactor, TwoFactorStatus},
     events::{Actor, SecurityEvent},
     ids::SessionId,
     outcome::LoginOutcome,
@@ -144,29 +144,27 @@ impl Services {
         let (TwoFactor::Enabled(factor), Some(factor_id)) = (stored.state, stored.id) else {
             return Ok(Decided::Done(()));
         };
-        let failed = match second {
-            SecondFactor::Totp(code) => {
-                let params = self.policy.totp_for(stored.algorithm);
-                match factor.verify(code, now, &params) {
-                    Ok(step) if tx.record_totp_step(&factor_id, step, now)? => None,
-                    Ok(_) | Err(VerifyError::Replayed) => Some(LoginOutcome::ReplayedCode),
-                    Err(VerifyError::InvalidCode) => Some(LoginOutcome::WrongCode),
-                }
+        let failed = match self.check_second_factor(
+            tx,
+            user,
+            &factor,
+            &factor_id,
+            stored.algorithm,
+            second,
+            now,
+        )? {
+            LoginOutcome::Success => None,
+            LoginOutcome::RecoveryCode => {
+                let remaining = tx.remaining_recovery_codes(&user.id)?;
+                record(
+                    tx,
+                    &Context::of_user(user, caller.origin, now),
+                    user,
+                    SecurityEvent::RecoveryCodeUsed { remaining },
+                )?;
+                None
             }
-            SecondFactor::Recovery(code) => {
-                if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
-                    let remaining = tx.remaining_recovery_codes(&user.id)?;
-                    record(
-                        tx,
-                        &Context::of_user(user, caller.origin, now),
-                        user,
-                        SecurityEvent::RecoveryCodeUsed { remaining },
-                    )?;
-                    None
-                } else {
-                    Some(LoginOutcome::WrongRecoveryCode)
-                }
-            }
+            failed => Some(failed),
         };
         match failed {
             None => {
