@@ -372,3 +372,73 @@ async fn reset_mails_are_limited_per_account_and_a_newer_token_ends_the_older() 
     }
     assert_eq!(usable, 1, "only the newest token works");
 }
+
+#[tokio::test]
+async fn support_mails_a_reset_with_a_reason_and_the_second_factor_is_still_asked() {
+    let app = spawn_app_with(FAST_OUTBOX).await;
+    let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut auth = enable_two_factor(&app, &admin, ADMIN_PASSWORD).await;
+    let support = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_authgate"))
+            .envs(app.binary_env())
+            .args(["support", "send-password-reset"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let refused = support(&["--email", ADMIN_EMAIL, "--reason", " "]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--reason"));
+    assert!(mails_with(&app, "Reset your Authgate password").is_empty());
+    let missing = support(&["--email", "nobody@acme.test", "--reason", "ticket 12"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user"));
+
+    let done = support(&[
+        "--email",
+        ADMIN_EMAIL,
+        "--reason",
+        "forgot password, ticket 4712",
+    ]);
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        out.contains("mailed") && !out.contains("pr_"),
+        "support never sees the token: {out}"
+    );
+    let token = reset_token(&app).await;
+    confirm(&app, json!({"token": token, "new_password": NEW_PASSWORD}))
+        .await
+        .assert_problem(403, "second_factor_required");
+    let code = auth.fresh_code().await;
+    let r = confirm(
+        &app,
+        json!({"token": token, "new_password": NEW_PASSWORD, "code": code}),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+
+    // The reset kept the second factor, and the audit log says who and why.
+    let tokens = login_with_code(&app, ADMIN_EMAIL, NEW_PASSWORD, &mut auth).await;
+    let audit = app
+        .get(
+            &format!("/v1/audit-events?user_id={}", app.acme_admin_id),
+            tokens["access_token"].as_str(),
+        )
+        .await;
+    let sent = audit.assert_ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "password.reset_sent")
+        .expect("the support reset is audited")
+        .clone();
+    assert_eq!(sent["actor_type"], "support");
+    assert_eq!(sent["details"]["reason"], "forgot password, ticket 4712");
+    assert!(!audit.body.to_string().contains(&token));
+}

@@ -69,6 +69,7 @@ class AuthgateServer:
     port: int = 0
     admin_password: str = ""
     data_dir: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
 
     def start(self) -> "AuthgateServer":
@@ -92,6 +93,8 @@ class AuthgateServer:
             }
         )
         env.update(self.extra_env)
+        # Kept so a test can run `authgate support …` against this server's data.
+        self.env = env
         self._stdout_path = self.data_dir / "stdout.log"
         self._stderr_path = self.data_dir / "stderr.log"
         with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:

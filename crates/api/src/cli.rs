@@ -8,16 +8,18 @@ use auth_core::{
     password::Password,
 };
 use clap::{Parser, Subcommand};
-use persistence::records::RequestOrigin;
+use persistence::{records::RequestOrigin, DatabaseUrl};
 
 use crate::{
     clock::Clock,
     config::Settings,
-    openapi,
+    notify::{Mail, Mailer},
+    openapi, password_mail,
     service::{
+        letters::PasswordLetter,
         operator::{Operator, SupportReason, Target},
         refusal::Missing,
-        Refusal, ServiceError,
+        Refusal, ServiceError, Services,
     },
     startup::{self, Application},
     telemetry,
@@ -77,6 +79,15 @@ pub enum SupportCommand {
     /// Lift a user's two-factor lock (too many wrong codes) and end their
     /// sessions and in-flight login challenges.
     Unlock {
+        #[arg(long)]
+        email: String,
+        /// Why, for the audit log (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mail a user a password reset link. Support never sees or sets a
+    /// password, and the reset still asks for the account's second factor.
+    SendPasswordReset {
         #[arg(long)]
         email: String,
         /// Why, for the audit log (required).
@@ -149,10 +160,14 @@ fn execute(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Support { command } => support(&settings, command),
+        Command::Support { command } => {
+            require_existing_store(&settings)?;
+            support(&settings, command)
+        }
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
+            require_existing_store(&settings)?;
             let (old, new) =
                 crate::keys::rotate(&settings, Clock::system().now()).map_err(|e| e.to_string())?;
             println!("signing key {old} retired; new signing key {new}");
@@ -163,9 +178,12 @@ fn execute(cli: Cli) -> Result<(), String> {
 }
 
 fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
-    let (email, reason, reset) = match command {
-        SupportCommand::ResetTwoFactor { email, reason } => (email, reason, true),
-        SupportCommand::Unlock { email, reason } => (email, reason, false),
+    let (email, reason, action) = match command {
+        SupportCommand::ResetTwoFactor { email, reason } => (email, reason, Support::Reset),
+        SupportCommand::Unlock { email, reason } => (email, reason, Support::Unlock),
+        SupportCommand::SendPasswordReset { email, reason } => {
+            (email, reason, Support::SendPasswordReset)
+        }
     };
     let email: Email = email.parse().map_err(|e| format!("--email: {e}"))?;
     let reason: SupportReason = reason.parse().map_err(|e| format!("--reason: {e}"))?;
@@ -173,17 +191,30 @@ fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
     let operator = Operator::Support(&reason);
     let target = Target::Email(email.clone());
     let origin = RequestOrigin::default();
+    let not_found = |e: ServiceError| match e {
+        ServiceError::Refused(Refusal::NotFound(Missing::User)) => {
+            format!("no user with email {email}")
+        }
+        other => other.to_string(),
+    };
+    if let Support::SendPasswordReset = action {
+        let letter = services
+            .send_password_reset(operator, &target, &origin)
+            .map_err(not_found)?;
+        let to = letter.to.to_string();
+        mail_letter(settings, &services, letter)?;
+        println!(
+            "password reset link mailed to {to}; recorded in the audit log as actor \"support\""
+        );
+        return Ok(());
+    }
+    let reset = matches!(action, Support::Reset);
     let report = if reset {
         services.reset_two_factor(operator, &target, &origin)
     } else {
         services.unlock(operator, &target, &origin)
     }
-    .map_err(|e| match e {
-        ServiceError::Refused(Refusal::NotFound(Missing::User)) => {
-            format!("no user with email {email}")
-        }
-        other => other.to_string(),
-    })?;
+    .map_err(not_found)?;
     if reset {
         println!(
             "two-factor authentication of {} ({}) {}",
@@ -212,6 +243,54 @@ fn support(settings: &Settings, command: SupportCommand) -> Result<(), String> {
         report.sessions_ended, report.challenges_ended
     );
     Ok(())
+}
+
+/// Operator commands act on the server's existing data. Run without the
+/// server's configuration they would quietly create a fresh database and
+/// keys in `./data` and act on nobody, so they refuse instead.
+fn require_existing_store(settings: &Settings) -> Result<(), String> {
+    match &settings.database_url {
+        DatabaseUrl::Sqlite(path) if !path.exists() => Err(format!(
+            "no database at {}: run this command with the server's configuration \
+             (AUTHGATE_DATA_DIR or AUTHGATE_DATABASE_URL, and its key settings)",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+enum Support {
+    Reset,
+    Unlock,
+    SendPasswordReset,
+}
+
+/// Sends a set-password mail before the command exits: unlike the server,
+/// a one-shot command has no background task to hand it to, and the
+/// operator must learn here if the mail server refused it.
+fn mail_letter(
+    settings: &Settings,
+    services: &Services,
+    letter: PasswordLetter,
+) -> Result<(), String> {
+    let text = password_mail::render(&letter, services.policy.recovery.public_url.as_deref());
+    let mail = Mail {
+        to: text.to,
+        subject: text.subject,
+        text: text.text,
+        message_id: None,
+    };
+    let mailer = Mailer::from_settings(settings).map_err(|e| e.to_string())?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the mail client: {e}"))?
+        .block_on(mailer.send(&mail))
+        .map_err(|e| {
+            format!(
+                "the reset is recorded but the mail could not be sent ({e}); run the command again"
+            )
+        })
 }
 
 fn read_password_from_stdin() -> Result<Option<Password>, String> {

@@ -146,7 +146,12 @@ pub enum SecurityEvent {
     /// A password reset mail was sent (asked by the user, an admin or
     /// support; the actor says which).
     #[serde(rename = "password.reset_sent")]
-    PasswordResetSent {},
+    PasswordResetSent {
+        /// Support's stated reason; support acts outside any organization,
+        /// so the audit log must say why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// The password was set with a reset link.
     #[serde(rename = "password.reset")]
     PasswordReset {

@@ -84,6 +84,14 @@ impl Operator<'_> {
         }
     }
 
+    /// Support's reason; admins act within their organization and need none.
+    pub(super) fn reason(&self) -> Option<&str> {
+        match self {
+            Operator::Admin(_) => None,
+            Operator::Support(reason) => Some(reason.as_str()),
+        }
+    }
+
     pub(super) fn find(
         &self,
         tx: &mut Tx<'_>,

@@ -97,7 +97,7 @@ impl Services {
                 tx,
                 &Context::of_user(&user, origin, now),
                 &user,
-                SecurityEvent::PasswordResetSent {},
+                SecurityEvent::PasswordResetSent { reason: None },
             )?;
             Ok(Some(letter))
         })?)
@@ -124,7 +124,8 @@ impl Services {
                     origin,
                     at: now,
                 };
-                record(tx, &ctx, &user, SecurityEvent::PasswordResetSent {})?;
+                let reason = operator.reason().map(str::to_owned);
+                record(tx, &ctx, &user, SecurityEvent::PasswordResetSent { reason })?;
                 Ok(Decided::Done(letter))
             })?
             .into_result()
