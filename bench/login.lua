@@ -3,6 +3,11 @@
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 
 local bodies, i
+-- Optional pause between requests per connection (scenario 6's owners).
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  function delay() return pause end
+end
 function init(args)
   bodies = my_lines()
   if #bodies == 0 then bodies = { '{"email":"none@bench.test","password":"x"}' } end

@@ -195,3 +195,50 @@ fn production_accepts_keys_made_with_openssl() {
     );
     assert!(!dir.path().join("keys").exists());
 }
+
+#[test]
+fn operator_commands_refuse_to_run_without_the_servers_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("not-the-server");
+    for args in [
+        &[
+            "support",
+            "unlock",
+            "--email",
+            "a@acme.test",
+            "--reason",
+            "x",
+        ][..],
+        &[
+            "support",
+            "reset-two-factor",
+            "--email",
+            "a@acme.test",
+            "--reason",
+            "x",
+        ],
+        &[
+            "support",
+            "send-password-reset",
+            "--email",
+            "a@acme.test",
+            "--reason",
+            "x",
+        ],
+        &["keys", "rotate"],
+    ] {
+        let out = authgate(&empty)
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no database at") && err.contains("AUTHGATE_DATA_DIR"),
+            "{args:?}: {err}"
+        );
+        assert!(!empty.exists(), "nothing created for {args:?}");
+        assert!(!dir.path().join("data").exists());
+    }
+}

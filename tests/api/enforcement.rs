@@ -163,12 +163,25 @@ async fn forcing_two_factor_on_a_self_enrolled_agent_keeps_the_factor() {
     let id = create_agent(&app, &admin, false).await;
     let agent = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
     let mut auth = enable_two_factor(&app, &agent, AGENT_PASSWORD).await;
+    let proven = login_with_code(&app, AGENT_EMAIL, AGENT_PASSWORD, &mut auth).await;
 
     let r = patch_user(&app, &admin, &id, json!({"require_two_factor": true})).await;
     assert_eq!(
         r.assert_ok()["two_factor"],
         json!({"status": "enabled", "enforced": true, "enforced_by": "admin", "recovery_codes_remaining": 10})
     );
+    // A session that proved a code already meets the requirement: it lives on.
+    app.get("/v1/me", proven["access_token"].as_str())
+        .await
+        .assert_ok();
+    let r = app
+        .post(
+            "/v1/auth/refresh",
+            json!({"refresh_token": proven["refresh_token"]}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     // No re-enrollment: the existing authenticator keeps working.
     let tokens = login_with_code(&app, AGENT_EMAIL, AGENT_PASSWORD, &mut auth).await;
     assert_eq!(

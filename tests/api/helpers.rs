@@ -111,6 +111,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
@@ -152,6 +153,7 @@ impl TestApp {
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
         let res = req.send().await.expect("request");
         let status = res.status();
+        let headers = res.headers().clone();
         let content_type = res
             .headers()
             .get("content-type")
@@ -168,6 +170,7 @@ impl TestApp {
         Reply {
             status,
             content_type,
+            headers,
             body,
         }
     }

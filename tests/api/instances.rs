@@ -170,7 +170,7 @@ async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
     .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (401, Some("invalid_code")),
+        (401, Some("code_already_used")),
         "replay across instances"
     );
 

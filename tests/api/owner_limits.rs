@@ -233,3 +233,98 @@ async fn one_flooding_client_gets_only_its_share_of_the_hashing_pool() {
         "24 concurrent logins from one address all got a hashing slot"
     );
 }
+
+async fn otp(app: &TestApp, code: &str) -> Reply {
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(r.assert_ok()["status"], "otp_required");
+    app.post(
+        "/v1/auth/otp",
+        json!({"challenge_token": r.body["challenge_token"], "code": code}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_owner_sending_one_code_from_two_devices_is_told_to_wait_and_never_throttled() {
+    let app = spawn_app().await;
+    let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut auth = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
+    let code = auth.fresh_code().await;
+    assert_eq!(
+        otp(&app, &code).await.assert_ok()["status"],
+        "authenticated"
+    );
+    // The web app, the extension, a retry: far more than the five free
+    // failures, and none of them counts.
+    for _ in 0..8 {
+        let again = otp(&app, &code).await;
+        again.assert_problem(401, "code_already_used");
+        assert!(again.headers.contains_key("retry-after"));
+    }
+    let next = auth.fresh_code().await;
+    assert_eq!(
+        otp(&app, &next).await.assert_ok()["status"],
+        "authenticated"
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_code_gets_the_owner_through_a_wait_that_wrong_codes_caused() {
+    let app = spawn_app().await;
+    let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = app
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
+        .await;
+    let mut auth = app.authenticator(r.assert_ok()["secret"].as_str().unwrap());
+    let code = auth.fresh_code().await;
+    let confirmed = app
+        .post(
+            "/v1/me/two-factor/enrollment/confirm",
+            json!({"code": code}),
+            Some(&token),
+        )
+        .await;
+    let recovery = confirmed.assert_ok()["recovery_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Somebody who knows the password guesses codes until a wait begins.
+    let mut waiting = false;
+    for _ in 0..10 {
+        let r = otp(&app, &auth.wrong_code()).await;
+        if r.status.as_u16() == 429 {
+            r.assert_problem(429, "too_many_attempts");
+            waiting = true;
+            break;
+        }
+        r.assert_problem(401, "invalid_code");
+    }
+    assert!(waiting, "wrong codes lead to a wait");
+
+    // A wrong recovery code is checked during the wait, refused like a
+    // wrong code, and does not lengthen the wait.
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    app.post(
+        "/v1/auth/otp",
+        json!({"challenge_token": r.body["challenge_token"], "recovery_code": "aaaa-aaaa-aaaa-aaaa"}),
+        None,
+    )
+    .await
+    .assert_problem(401, "invalid_code");
+
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let done = app
+        .post(
+            "/v1/auth/otp",
+            json!({"challenge_token": r.body["challenge_token"], "recovery_code": recovery}),
+            None,
+        )
+        .await;
+    assert_eq!(done.assert_ok()["status"], "authenticated");
+    assert_eq!(done.body["amr"], json!(["pwd", "otp"]));
+}

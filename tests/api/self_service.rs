@@ -158,7 +158,8 @@ async fn with_two_factor_a_token_needs_password_and_a_fresh_code() {
         .await;
     again.assert_problem(401, "invalid_challenge");
 
-    // The same code on a new challenge is a replay: refused like a wrong code.
+    // The same code on a new challenge is a replay: refused, told apart
+    // from a wrong code, and not counted (the owner's second device).
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let challenge = r.assert_ok()["challenge_token"]
         .as_str()
@@ -171,8 +172,14 @@ async fn with_two_factor_a_token_needs_password_and_a_fresh_code() {
             None,
         )
         .await;
-    replay.assert_problem(401, "invalid_code");
-    assert_eq!(replay.body["detail"], wrong.body["detail"]);
+    replay.assert_problem(401, "code_already_used");
+    let wait: u64 = replay.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "until the next code: {wait}");
+    assert_ne!(replay.body["detail"], wrong.body["detail"]);
 }
 
 #[tokio::test]
@@ -274,7 +281,7 @@ async fn the_login_history_shows_every_attempt_with_its_outcome() {
         None,
     )
     .await
-    .assert_problem(401, "invalid_code");
+    .assert_problem(401, "code_already_used");
 
     let history = app.get("/v1/me/login-history", Some(&token)).await;
     let items = history.assert_ok()["items"].as_array().unwrap().clone();

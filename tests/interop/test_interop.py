@@ -261,13 +261,15 @@ def test_self_service_enrollment_login_replay_and_disable(server):
     second = assert_authenticated(r, ["pwd", "otp"])
     assert jwt_part(second["access_token"], 1)["sub"] == me["id"]
 
-    # 6. Replay: the same code on a new challenge is refused as invalid_code,
-    #    while it is still inside the server's time window.
+    # 6. Replay: the same code on a new challenge is refused as
+    #    code_already_used (not counted as a failure), while it is still
+    #    inside the server's time window.
     r = server.login(email, password)
     assert r.json()["status"] == "otp_required", r.text
     assert current_step() <= login_step + 1, "test too slow: replay would be outside the window"
     r = post(server, "/v1/auth/otp", {"challenge_token": r.json()["challenge_token"], "code": login_code})
-    assert_problem(r, 401, "invalid_code")
+    assert_problem(r, 401, "code_already_used")
+    assert 1 <= int(r.headers["Retry-After"]) <= 30, r.headers
 
     # 7. Disable: a wrong password changes nothing; the right one alone is not
     #    enough while 2FA is on (step-up); with a fresh code 2FA turns off.

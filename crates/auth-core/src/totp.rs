@@ -173,6 +173,13 @@ impl TotpParams {
         TimeStep(now.as_secs().div_euclid(i64::from(self.period_secs.max(1))))
     }
 
+    /// When the step after the current one begins: the earliest moment a
+    /// fresh code exists, for "this code was already used; wait for the next".
+    pub fn next_step_at(&self, now: UnixTime) -> UnixTime {
+        let period = i64::from(self.period_secs.max(1));
+        UnixTime::from_secs((self.step_at(now).0 + 1).saturating_mul(period))
+    }
+
     /// The code an authenticator shows during `step`.
     pub fn code_at_step(&self, secret: &TotpSecret, step: TimeStep) -> OtpCode {
         let period = u64::from(self.period_secs.max(1));
@@ -362,6 +369,19 @@ mod tests {
         assert_eq!(
             TotpSecret::from_base32("not base32!"),
             Err(TotpError::SecretEncoding)
+        );
+    }
+
+    #[test]
+    fn the_next_code_arrives_at_the_start_of_the_next_step() {
+        let p = TotpParams::default();
+        assert_eq!(
+            p.next_step_at(UnixTime::from_millis(59_999)),
+            UnixTime::from_secs(60)
+        );
+        assert_eq!(
+            p.next_step_at(UnixTime::from_secs(60)),
+            UnixTime::from_secs(90)
         );
     }
 }

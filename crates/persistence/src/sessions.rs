@@ -369,6 +369,24 @@ impl Tx<'_> {
         .execute(self.conn)?)
     }
 
+    /// Ends the user's sessions that never proved a second factor (a new
+    /// requirement must not outlive them; those that did prove one still
+    /// meet it); returns how many were live.
+    pub fn revoke_password_only_sessions(
+        &mut self,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::user_id.eq(user_id.as_str()))
+                .filter(sessions::amr.not_like("%otp%"))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now.as_millis()))
+        .execute(self.conn)?)
+    }
+
     /// Records that a session has now proven more factors.
     pub fn set_session_amr(
         &mut self,

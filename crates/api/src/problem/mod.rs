@@ -80,6 +80,9 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
             "Too many attempts",
         ),
         Refusal::Locked => (S::TOO_MANY_REQUESTS, "account_locked", "Locked"),
+        Refusal::CodeAlreadyUsed { .. } => {
+            (S::UNAUTHORIZED, "code_already_used", "Code already used")
+        }
         Refusal::TwoFactorAlreadyEnabled => (S::CONFLICT, "two_factor_already_enabled", "Conflict"),
         Refusal::NoPendingEnrollment => (S::CONFLICT, "no_pending_enrollment", "Conflict"),
         Refusal::EnrollmentExpired => (S::CONFLICT, "enrollment_expired", "Conflict"),
@@ -232,7 +235,8 @@ impl ResponseError for ApiError {
             }
             ApiError::Refused(
                 Refusal::TooManyAttempts { retry_after }
-                | Refusal::AddressThrottled { retry_after },
+                | Refusal::AddressThrottled { retry_after }
+                | Refusal::CodeAlreadyUsed { retry_after },
             ) => {
                 res.insert_header((
                     header::RETRY_AFTER,
@@ -363,6 +367,7 @@ pub const CODES: &[&str] = &[
     "invalid_password_token",
     "second_factor_required",
     "invitation_accepted",
+    "code_already_used",
     "webhook_url_refused",
     "step_up_required",
     "too_many_requests",
@@ -391,6 +396,9 @@ mod tests {
                 retry_after: Duration::from_secs(1),
             },
             Refusal::Locked,
+            Refusal::CodeAlreadyUsed {
+                retry_after: Duration::from_secs(1),
+            },
             Refusal::TwoFactorAlreadyEnabled,
             Refusal::NoPendingEnrollment,
             Refusal::EnrollmentExpired,
@@ -426,6 +434,7 @@ mod tests {
                 | Refusal::NotFound(_)
                 | Refusal::TooManyAttempts { .. }
                 | Refusal::Locked
+                | Refusal::CodeAlreadyUsed { .. }
                 | Refusal::TwoFactorAlreadyEnabled
                 | Refusal::NoPendingEnrollment
                 | Refusal::EnrollmentExpired

@@ -79,6 +79,10 @@ pub enum Refusal {
     TooManyAttempts { retry_after: Duration },
     #[error("two-factor sign-in is locked after too many wrong codes; contact your administrator to unlock it")]
     Locked,
+    /// A right code sent a second time (two tabs, the app and the
+    /// extension): not a guess, so it does not count as a failure.
+    #[error("this code was already used; wait for the next one (about {} seconds)", .retry_after.as_secs().max(1))]
+    CodeAlreadyUsed { retry_after: Duration },
     #[error("two-factor authentication is already enabled; disable it first to set up a new authenticator")]
     TwoFactorAlreadyEnabled,
     #[error("no enrollment is in progress; start one first")]

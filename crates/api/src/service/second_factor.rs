@@ -34,9 +34,10 @@ pub enum SecondFactor {
 }
 
 impl Services {
-    /// Step two. Wrong, expired and replayed codes are one refusal to the
-    /// caller; the history tells them apart. The account's throttle is
-    /// checked before the code.
+    /// Step two. Wrong and expired codes are one refusal to the caller; a
+    /// right code used a second time is told apart (`code_already_used`) and
+    /// does not count, so the owner's two devices never lock each other
+    /// out. The account's throttle is checked before the code.
     pub fn verify_second_factor(
         &self,
         token: &str,
@@ -50,8 +51,14 @@ impl Services {
             // Serializes concurrent attempts on this account, across instances.
             tx.lock_user(&user.id)?;
             let throttle = tx.otp_throttle(&user.id)?;
-            let refusal = match self.policy.second_factor.check(&throttle, now) {
+            let verdict = self.policy.second_factor.check(&throttle, now);
+            let waiting = matches!(verdict, Verdict::Wait { .. });
+            let refusal = match verdict {
                 Verdict::Allowed => None,
+                // A recovery code is the owner's way through a wait that
+                // strangers' wrong codes caused; only a hard lock stops it
+                // (a wrong one still counts toward that lock).
+                Verdict::Wait { .. } if matches!(proof, SecondFactor::Recovery(_)) => None,
                 Verdict::Wait { until } => Some(Refusal::TooManyAttempts {
                     retry_after: Duration::from_secs(now.until(until).as_secs_f64().ceil() as u64),
                 }),
@@ -76,7 +83,22 @@ impl Services {
                 proof,
                 now,
             )?;
+            if outcome == LoginOutcome::ReplayedCode {
+                // The right code, already accepted once: the owner in a
+                // second tab or on a second device, not a guess. Recorded,
+                // but neither the throttle nor the challenge counts it.
+                self.record_attempt(tx, &live.attempt(origin, now), outcome)?;
+                let next = self.policy.totp_for(stored.algorithm).next_step_at(now);
+                return refuse(Refusal::CodeAlreadyUsed {
+                    retry_after: now.until(next),
+                });
+            }
             if !matches!(outcome, LoginOutcome::Success | LoginOutcome::RecoveryCode) {
+                if waiting {
+                    // Only a recovery code gets this far during a wait; a
+                    // wrong one must not hurry the hard lock (SECURITY.md).
+                    return self.refuse_code(tx, &live, outcome, origin, now);
+                }
                 return self.fail_second_factor(tx, &live, throttle, outcome, origin, now);
             }
             if !tx.consume_challenge(&live.challenge.id, now)? {

@@ -263,9 +263,12 @@ impl Services {
                 }
                 let required = match changes.two_factor_required {
                     // Sessions that never proved a second factor must not
-                    // outlive the new requirement.
+                    // outlive the new requirement; those that did meet it.
                     Some(true) => Some(SecurityEvent::TwoFactorRequired {
-                        sessions_ended: Some(end_everything(tx, &user.id, now)?.0),
+                        sessions_ended: Some({
+                            tx.revoke_user_challenges(&user.id, now)?;
+                            tx.revoke_password_only_sessions(&user.id, now)?
+                        }),
                     }),
                     Some(false) => Some(SecurityEvent::TwoFactorRequirementLifted {}),
                     None => None,
