@@ -21,6 +21,7 @@ mod openapi;
 mod operations;
 mod owner_limits;
 mod partners;
+mod remembered_devices;
 mod removal;
 mod self_service;
 mod step_up;

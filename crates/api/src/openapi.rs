@@ -103,6 +103,8 @@ impl Modify for ClientContract {
         routes::me::regenerate_recovery_codes,
         routes::me::sessions,
         routes::me::end_session,
+        routes::me::devices,
+        routes::me::forget_device,
         routes::me::change_password,
         routes::admin::list_users,
         routes::admin::create_user,

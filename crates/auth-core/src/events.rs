@@ -62,6 +62,9 @@ pub enum SecurityEvent {
     PolicyChanged {
         two_factor_policy: Change<OrgTwoFactorPolicy>,
         grace_period_hours: Change<u64>,
+        /// Set when the lifetime of remembered devices changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remember_device_days: Option<Change<u32>>,
     },
     #[serde(rename = "user.created")]
     UserCreated {
@@ -362,6 +365,7 @@ mod tests {
                 to: OrgTwoFactorPolicy::RequiredForAll,
             },
             grace_period_hours: Change { from: 0, to: 24 },
+            remember_device_days: Some(Change { from: 30, to: 7 }),
         };
         let (action, details) = e.split();
         assert_eq!(

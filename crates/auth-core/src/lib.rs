@@ -21,6 +21,7 @@ pub mod password_reset;
 pub mod policy;
 pub mod qr;
 pub mod recovery;
+pub mod remembered_device;
 pub mod throttle;
 pub mod time;
 pub mod totp;

@@ -20,6 +20,7 @@ string_enum!(
         Throttled => "throttled",
         Locked => "locked",
         RecoveryCode => "recovery_code",
+        RememberedDevice => "remembered_device",
         WrongRecoveryCode => "wrong_recovery_code",
         UnknownAccount => "unknown_account",
     }

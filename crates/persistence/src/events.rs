@@ -82,7 +82,7 @@ impl Tx<'_> {
     ) -> Result<Option<UnixTime>, StoreError> {
         let at: Option<i64> = le::table
             .filter(le::user_id.eq(user_id.as_str().to_owned()))
-            .filter(le::outcome.eq_any(["success", "recovery_code"]))
+            .filter(le::outcome.eq_any(["success", "recovery_code", "remembered_device"]))
             .select(diesel::dsl::max(le::created_at))
             .first(self.conn)?;
         Ok(at.map(UnixTime::from_millis))
@@ -130,7 +130,12 @@ impl Tx<'_> {
         if let Some(user_id) = user_id.map(auth_core::ids::UserId::as_str) {
             let familiar: Vec<Option<String>> = le::table
                 .filter(le::user_id.eq(user_id))
-                .filter(le::outcome.eq_any(["success", "otp_required", "enrollment_required"]))
+                .filter(le::outcome.eq_any([
+                    "success",
+                    "otp_required",
+                    "enrollment_required",
+                    "remembered_device",
+                ]))
                 .filter(le::created_at.gt(familiar_since.as_millis()))
                 .filter(le::ip_group.is_not_null())
                 .select(le::ip_group)

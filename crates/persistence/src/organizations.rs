@@ -23,6 +23,7 @@ pub(crate) struct OrganizationRow {
     grace_period_hours: i32,
     policy_since: i64,
     created_at: i64,
+    remember_device_days: i32,
 }
 
 impl TryFrom<OrganizationRow> for OrganizationRecord {
@@ -38,6 +39,7 @@ impl TryFrom<OrganizationRow> for OrganizationRecord {
             id: OrganizationId::from_stored(r.id),
             name: r.name,
             created_at: UnixTime::from_millis(r.created_at),
+            remember_device_days: u32::try_from(r.remember_device_days).map_err(corrupt)?,
         })
     }
 }
@@ -72,6 +74,19 @@ impl Tx<'_> {
             .optional()?
             .map(OrganizationRecord::try_from)
             .transpose()
+    }
+
+    /// How long a remembered device lasts in this organization (0: off).
+    pub fn set_remember_device_days(
+        &mut self,
+        id: &OrganizationId,
+        days: u32,
+    ) -> Result<(), StoreError> {
+        let days = i32::try_from(days).map_err(corrupt)?;
+        diesel::update(organizations::table.find(id.as_str()))
+            .set(organizations::remember_device_days.eq(days))
+            .execute(self.conn)?;
+        Ok(())
     }
 
     pub fn update_organization_policy(

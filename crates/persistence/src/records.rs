@@ -18,6 +18,8 @@ pub struct OrganizationRecord {
     pub name: String,
     pub policy: OrganizationPolicy,
     pub created_at: UnixTime,
+    /// Lifetime of a remembered device, in days; 0 turns the feature off.
+    pub remember_device_days: u32,
 }
 
 #[derive(Clone, Debug)]

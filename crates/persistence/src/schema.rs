@@ -9,6 +9,7 @@ diesel::table! {
         grace_period_hours -> Integer,
         policy_since -> BigInt,
         created_at -> BigInt,
+        remember_device_days -> Integer,
     }
 }
 
@@ -154,7 +155,25 @@ diesel::joinable!(authenticators -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(login_challenges -> users (user_id));
 
+diesel::table! {
+    remembered_devices (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        client -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(remembered_devices -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    remembered_devices,
     organizations,
     users,
     authenticators,

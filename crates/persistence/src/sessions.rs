@@ -369,7 +369,8 @@ impl Tx<'_> {
         .execute(self.conn)?)
     }
 
-    /// Ends the user's sessions that never proved a second factor (a new
+    /// Ends the user's sessions that never proved a second factor (a code
+    /// or a remembered device; a new
     /// requirement must not outlive them; those that did prove one still
     /// meet it); returns how many were live.
     pub fn revoke_password_only_sessions(
@@ -381,6 +382,7 @@ impl Tx<'_> {
             sessions::table
                 .filter(sessions::user_id.eq(user_id.as_str()))
                 .filter(sessions::amr.not_like("%otp%"))
+                .filter(sessions::amr.not_like("%device%"))
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(now.as_millis()))

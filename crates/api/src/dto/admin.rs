@@ -102,6 +102,9 @@ pub struct OrganizationView {
     pub grace_period_hours: u32,
     /// When the current policy took effect (RFC 3339).
     pub policy_since: String,
+    /// Days a remembered device skips the code (at most 30); 0: users
+    /// cannot remember devices.
+    pub remember_device_days: u32,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -111,6 +114,10 @@ pub struct UpdateOrganizationRequest {
     /// 0 to 720.
     #[schema(minimum = 0, maximum = 720)]
     pub grace_period_hours: Option<u32>,
+    /// 0 (off) to 30. Shortening it also ends devices remembered longer
+    /// ago than the new lifetime.
+    #[schema(minimum = 0, maximum = 30)]
+    pub remember_device_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

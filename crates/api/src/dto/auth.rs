@@ -14,6 +14,12 @@ pub struct LoginRequest {
     pub password: String,
     /// Which client logs in; recorded in the login history. Default `api`.
     pub client: Option<Client>,
+    /// A `device_token` this device got with "remember this device": with
+    /// the right password it stands in for the code (`amr`
+    /// `["pwd","device"]`). An unknown, expired or forgotten one is
+    /// ignored: the login asks for the code as usual.
+    #[schema(example = "dt_3q2-7wEvQmF1n0ZpX4c9sT6uYbKjHdLaGeRoNiMcV8k")]
+    pub device_token: Option<String>,
 }
 
 /// Tokens issued once every required factor is proven.
@@ -27,7 +33,8 @@ pub struct TokenResponse {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// Authentication methods proven (RFC 8176): `["pwd"]` or `["pwd","otp"]`.
+    /// Authentication methods proven (RFC 8176): `["pwd"]`, `["pwd","otp"]`,
+    /// or `["pwd","device"]` (a remembered device stood in for the code).
     pub amr: Vec<String>,
     /// During an organization's grace period: when 2FA becomes mandatory
     /// for this user (RFC 3339).
@@ -37,6 +44,11 @@ pub struct TokenResponse {
     /// once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_codes: Option<Vec<String>>,
+    /// Only when the code step asked `remember_device` and the
+    /// organization allows it: send it as `device_token` at later logins
+    /// of this account from this device. Keep it like a refresh token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 /// A second step is needed; no token has been issued.
@@ -76,6 +88,10 @@ pub struct OtpRequest {
     /// any case, dashes and spaces optional).
     #[schema(pattern = "^[ -]*([a-zA-Z2-7][ -]*){16}$")]
     pub recovery_code: Option<String>,
+    /// "Remember this device": the answer carries a `device_token` that
+    /// skips the code at later logins (30 days at most; the organization
+    /// may shorten it or turn it off). Default `false`.
+    pub remember_device: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -92,3 +92,28 @@ pub struct SessionView {
 pub struct SessionList {
     pub items: Vec<SessionView>,
 }
+
+/// A remembered device: with the password, its `device_token` stands in
+/// for the code until `expires_at`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeviceView {
+    pub id: String,
+    pub client: Client,
+    /// Where the device was remembered from.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339, UTC; `null` until it first skips a code.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeviceList {
+    pub items: Vec<DeviceView>,
+}

@@ -213,6 +213,7 @@ pub async fn update_organization(
     let update = PolicyUpdate {
         two_factor: body.two_factor_policy.map(params::policy),
         grace_period_hours: body.grace_period_hours,
+        remember_device_days: body.remember_device_days,
     };
     let org = blocking(&services, move |s| {
         s.update_organization(&auth.principal.user, update, &origin.0)

@@ -1,7 +1,7 @@
 //! `/v1/auth/*`: the login flow.
 
 use actix_web::{web, HttpResponse};
-use auth_core::identity::ClientKind;
+use auth_core::{identity::ClientKind, opaque_token::TokenHash};
 
 use super::{blocking, hashing, json, params};
 use crate::{
@@ -45,6 +45,7 @@ pub async fn login(
         email: params::email(&body.email)?,
         password: params::password_attempt(body.password, None)?,
         client: body.client.map_or(ClientKind::Api, Into::into),
+        device: body.device_token.as_deref().map(TokenHash::of),
     };
     // Per-address refusals come before the hashing pool, and each address
     // gets only its share of the pool.
@@ -62,7 +63,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/v1/auth/otp", tag = "auth", request_body = OtpRequest,
     responses(
         (status = 200, body = AuthenticatedResponse),
-        (status = 401, description = "Wrong, expired or already-used code (`invalid_code`), or an unusable challenge (`invalid_challenge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong or expired code (`invalid_code`), a right code already used (`code_already_used`, see `Retry-After`), or an unusable challenge (`invalid_challenge`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes: wait (`too_many_attempts`, see `Retry-After`) or, once locked (`account_locked`), ask an admin", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
@@ -74,8 +75,9 @@ pub async fn otp(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let proof = params::second_factor(body.code.as_deref(), body.recovery_code.as_deref())?;
+    let remember = body.remember_device.unwrap_or(false);
     let tokens = blocking(&services, move |s| {
-        s.verify_second_factor(&body.challenge_token, &proof, &origin.0)
+        s.verify_second_factor(&body.challenge_token, &proof, remember, &origin.0)
     })
     .await?;
     Ok(authenticated(tokens))

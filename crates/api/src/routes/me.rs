@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 use super::{blocking, hashing, json, params, present};
 use crate::{
     dto::{
-        ChangePasswordRequest, CodeRequest, EnrollmentResponse, LoginHistoryPage, MeResponse,
-        PageQuery, PasswordRequest, RecoveryCodesResponse, SessionList, StepUpRequest,
+        ChangePasswordRequest, CodeRequest, DeviceList, EnrollmentResponse, LoginHistoryPage,
+        MeResponse, PageQuery, PasswordRequest, RecoveryCodesResponse, SessionList, StepUpRequest,
         TwoFactorView,
     },
     extract::{Authenticated, Body, Origin},
@@ -257,6 +257,38 @@ pub async fn change_password(
     let new = params::new_password(body.new_password, Some("new_password"))?;
     hashing(&pool, &services, origin.group().as_deref(), move |s| {
         s.change_password(&caller(&auth, &origin), &proof, &new)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The user's remembered devices (live ones), newest first.
+#[utoipa::path(get, path = "/v1/me/devices", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = DeviceList), BearerErrors))]
+pub async fn devices(
+    services: web::Data<Services>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let list = blocking(&services, move |s| s.devices(&auth.principal.user)).await?;
+    Ok(json(&DeviceList::from(list)))
+}
+
+/// Forget a remembered device: its `device_token` no longer skips the code.
+#[utoipa::path(delete, path = "/v1/me/devices/{id}", tag = "me", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Device id")),
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 404, description = "No such live device of this user", body = Problem, content_type = "application/problem+json"),
+        BearerErrors,
+    ))]
+pub async fn forget_device(
+    services: web::Data<Services>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    blocking(&services, move |s| {
+        s.forget_device(&auth.principal.user, &id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

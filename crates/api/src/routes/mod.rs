@@ -114,6 +114,8 @@ routes! {
     "/v1/me/login-history" => { get: me::login_history },
     "/v1/me/sessions" => { get: me::sessions },
     "/v1/me/sessions/{id}" => { delete: me::end_session },
+    "/v1/me/devices" => { get: me::devices },
+    "/v1/me/devices/{id}" => { delete: me::forget_device },
     "/v1/me/password" => { post: me::change_password },
     "/v1/users" => { get: admin::list_users, post: admin::create_user },
     "/v1/users/{id}" => { get: admin::get_user, patch: admin::update_user, delete: accounts::remove_user },

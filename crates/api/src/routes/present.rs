@@ -7,16 +7,19 @@ use auth_core::{
     policy::{EnforcedBy, OrgTwoFactorPolicy},
     recovery::RecoveryCode,
 };
-use persistence::records::{AuditEventRecord, LoginEventRecord, OrganizationRecord, Page};
+use persistence::{
+    records::{AuditEventRecord, LoginEventRecord, OrganizationRecord, Page},
+    DeviceRecord,
+};
 
 use crate::{
     clock::rfc3339,
     dto::{
-        AuditEventView, AuditPage, ChallengeResponse, Client, CreateUserResponse, EnforcedByDto,
-        EnrollmentResponse, LoginEventView, LoginHistoryPage, LoginResponse, MeResponse,
-        OrganizationRef, OrganizationView, RoleDto, SessionList as SessionListDto, SessionView,
-        TokenResponse, TwoFactorPolicyDto, TwoFactorStatusDto, TwoFactorView, UserListPage,
-        UserView,
+        AuditEventView, AuditPage, ChallengeResponse, Client, CreateUserResponse, DeviceList,
+        DeviceView, EnforcedByDto, EnrollmentResponse, LoginEventView, LoginHistoryPage,
+        LoginResponse, MeResponse, OrganizationRef, OrganizationView, RoleDto,
+        SessionList as SessionListDto, SessionView, TokenResponse, TwoFactorPolicyDto,
+        TwoFactorStatusDto, TwoFactorView, UserListPage, UserView,
     },
     service::{
         challenge::Challenge,
@@ -73,6 +76,7 @@ impl From<IssuedTokens> for TokenResponse {
             amr: t.amr.methods().iter().map(|s| (*s).to_owned()).collect(),
             two_factor_enrollment_deadline: t.enrollment_deadline.map(rfc3339),
             recovery_codes: t.recovery_codes.as_deref().map(codes),
+            device_token: t.device_token.map(|d| d.expose().to_owned()),
         }
     }
 }
@@ -164,6 +168,25 @@ impl From<Page<LoginEventRecord>> for LoginHistoryPage {
     }
 }
 
+impl From<Vec<DeviceRecord>> for DeviceList {
+    fn from(devices: Vec<DeviceRecord>) -> Self {
+        DeviceList {
+            items: devices
+                .into_iter()
+                .map(|d| DeviceView {
+                    client: d.client.into(),
+                    ip: d.ip,
+                    user_agent: d.user_agent,
+                    created_at: rfc3339(d.created_at),
+                    last_used_at: d.last_used_at.map(rfc3339),
+                    expires_at: rfc3339(d.expires_at),
+                    id: d.id,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl From<SessionList> for SessionListDto {
     fn from(list: SessionList) -> Self {
         SessionListDto {
@@ -228,6 +251,7 @@ impl From<OrganizationRecord> for OrganizationView {
             grace_period_hours: u32::try_from(org.policy.grace_period.as_secs() / 3600)
                 .unwrap_or(u32::MAX),
             policy_since: rfc3339(org.policy.since),
+            remember_device_days: org.remember_device_days,
             id: org.id.into_string(),
             name: org.name,
         }

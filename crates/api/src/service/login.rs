@@ -2,6 +2,7 @@
 
 use auth_core::{
     identity::{ClientKind, Email},
+    opaque_token::TokenHash,
     outcome::LoginOutcome,
     password::Password,
     policy::{decide_login, LoginDecision},
@@ -21,6 +22,8 @@ pub struct LoginInput {
     pub email: Email,
     pub password: Password,
     pub client: ClientKind,
+    /// The hash of a remembered device's token, if the client sent one.
+    pub device: Option<TokenHash>,
 }
 
 /// Where a correct password leads.
@@ -158,10 +161,20 @@ impl Services {
                         enrollment_deadline,
                     }),
                 ),
-                LoginDecision::OtpRequired => (
-                    LoginOutcome::OtpRequired,
-                    Next::Challenge(ChallengeKind::Otp),
-                ),
+                LoginDecision::OtpRequired => match &input.device {
+                    Some(device) if self.device_lets_in(tx, &user, device, now)? => (
+                        LoginOutcome::RememberedDevice,
+                        Next::Session(Grant {
+                            client: input.client,
+                            amr: Amr::PasswordDevice,
+                            enrollment_deadline: None,
+                        }),
+                    ),
+                    _ => (
+                        LoginOutcome::OtpRequired,
+                        Next::Challenge(ChallengeKind::Otp),
+                    ),
+                },
                 LoginDecision::EnrollmentRequired => (
                     LoginOutcome::EnrollmentRequired,
                     Next::Challenge(ChallengeKind::Enrollment),

@@ -9,6 +9,7 @@
 
 pub mod api_keys;
 pub mod challenge;
+pub mod devices;
 pub mod enrollment;
 pub mod letters;
 pub mod login;

@@ -177,6 +177,7 @@ impl Services {
                 let factor_removed = effects.remove_factor && tx.delete_factors(&user.id)?;
                 if effects.remove_factor {
                     tx.delete_recovery_codes(&user.id)?;
+                    tx.forget_devices(&user.id, now)?;
                 }
                 let was_locked = tx.otp_throttle(&user.id)?.locked_at.is_some();
                 tx.save_otp_throttle(&user.id, &SecondFactorPolicy::unlocked())?;

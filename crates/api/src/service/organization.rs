@@ -9,6 +9,7 @@ use auth_core::{
     ids::{OrganizationId, UserId},
     password::Password,
     policy::{grace_period_from_hours, OrgTwoFactorPolicy, OrganizationPolicy},
+    remembered_device::RememberDays,
 };
 use persistence::{
     records::{
@@ -37,6 +38,7 @@ pub struct CreatedOrganization {
 pub struct PolicyUpdate {
     pub two_factor: Option<OrgTwoFactorPolicy>,
     pub grace_period_hours: Option<u32>,
+    pub remember_device_days: Option<u32>,
 }
 
 fn hours(d: Duration) -> u64 {
@@ -118,10 +120,26 @@ impl Services {
             })?),
             None => None,
         };
+        let remember = match update.remember_device_days {
+            Some(days) => {
+                Some(RememberDays::new(days).map_err(|e| Refusal::InvalidInput(e.to_string()))?)
+            }
+            None => None,
+        };
         let now = self.clock.now();
         Ok(self.store.write(|tx| {
             let org = own_organization(tx, admin)?;
             let before = org.policy;
+            let remember = remember
+                .map(RememberDays::days)
+                .filter(|days| *days != org.remember_device_days)
+                .map(|to| Change {
+                    from: org.remember_device_days,
+                    to,
+                });
+            if let Some(change) = &remember {
+                tx.set_remember_device_days(&org.id, change.to)?;
+            }
             let two_factor = update.two_factor.unwrap_or(before.two_factor);
             let updated = OrganizationPolicy {
                 two_factor,
@@ -133,7 +151,7 @@ impl Services {
                     now
                 },
             };
-            if updated != before {
+            if updated != before || remember.is_some() {
                 tx.update_organization_policy(&org.id, &updated)?;
                 record_for_organization(
                     tx,
@@ -148,6 +166,7 @@ impl Services {
                             from: hours(before.grace_period),
                             to: hours(updated.grace_period),
                         },
+                        remember_device_days: remember,
                     },
                 )?;
             }

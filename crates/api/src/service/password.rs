@@ -54,6 +54,7 @@ impl Services {
             )?;
             let ended = tx.revoke_user_sessions(&user.id, Some(session_id), now)?;
             tx.revoke_user_challenges(&user.id, now)?;
+            tx.forget_devices(&user.id, now)?;
             // A reset mail sent before the change must not undo it.
             tx.revoke_password_tokens(&user.id, now)?;
             record(

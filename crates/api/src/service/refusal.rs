@@ -43,6 +43,7 @@ pub enum Missing {
     Session,
     WebhookEndpoint,
     ApiKey,
+    Device,
 }
 
 impl Missing {
@@ -52,6 +53,7 @@ impl Missing {
             Missing::Session => "session",
             Missing::WebhookEndpoint => "webhook endpoint",
             Missing::ApiKey => "API key",
+            Missing::Device => "remembered device",
         }
     }
 }

@@ -42,6 +42,7 @@ impl Services {
         &self,
         token: &str,
         proof: &SecondFactor,
+        remember_device: bool,
         origin: &RequestOrigin,
     ) -> Result<IssuedTokens, ServiceError> {
         let now = self.clock.now();
@@ -123,11 +124,20 @@ impl Services {
                 amr: Amr::PasswordOtp,
                 enrollment_deadline: None,
             };
-            Ok(Decided::Done(
+            let device = if remember_device {
+                self.remember_device(tx, user, live.challenge.client, origin, now)?
+            } else {
+                None
+            };
+            Ok(Decided::Done((
                 self.open_session(tx, user, grant, origin, now)?,
-            ))
+                device,
+            )))
         })?;
-        self.sign_session(opened.into_result()?, now)
+        let (opened, device) = opened.into_result()?;
+        let mut tokens = self.sign_session(opened, now)?;
+        tokens.device_token = device;
+        Ok(tokens)
     }
 
     /// Checks `proof` against the user's enabled authenticator or their

@@ -19,6 +19,8 @@ use super::{ServiceError, Services};
 pub enum Amr {
     Password,
     PasswordOtp,
+    /// The password and a remembered device (earned with a code).
+    PasswordDevice,
 }
 
 impl Amr {
@@ -26,19 +28,24 @@ impl Amr {
         match self {
             Amr::Password => &["pwd"],
             Amr::PasswordOtp => &["pwd", "otp"],
+            Amr::PasswordDevice => &["pwd", "device"],
         }
     }
 
     pub fn of(session: &SessionRecord) -> Self {
         if session.amr.iter().any(|m| m == "otp") {
             Amr::PasswordOtp
+        } else if session.amr.iter().any(|m| m == "device") {
+            Amr::PasswordDevice
         } else {
             Amr::Password
         }
     }
 
+    /// Whether the session proved a second factor: a code, or a remembered
+    /// device that a code earned.
     pub fn proves_otp(self) -> bool {
-        self == Amr::PasswordOtp
+        matches!(self, Amr::PasswordOtp | Amr::PasswordDevice)
     }
 }
 
@@ -61,6 +68,8 @@ pub struct IssuedTokens {
     pub enrollment_deadline: Option<UnixTime>,
     /// Only when this login turned 2FA on.
     pub recovery_codes: Option<Vec<RecoveryCode>>,
+    /// Only when the client asked to remember this device.
+    pub device_token: Option<OpaqueToken>,
 }
 
 /// A stored session whose access token is not signed yet: signing (~40 µs
@@ -161,6 +170,7 @@ impl Services {
             amr,
             enrollment_deadline: None,
             recovery_codes: None,
+            device_token: None,
         })
     }
 }

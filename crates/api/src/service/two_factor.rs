@@ -60,6 +60,7 @@ impl Services {
                 }
                 tx.delete_factors(&user.id)?;
                 tx.delete_recovery_codes(&user.id)?;
+                tx.forget_devices(&user.id, now)?;
                 tx.revoke_user_sessions(&user.id, Some(session), now)?;
                 record(
                     tx,

@@ -76,6 +76,7 @@ pub(crate) fn end_everything(
 ) -> Result<(usize, usize), StoreError> {
     let challenges = tx.revoke_user_challenges(user_id, now)?;
     let sessions = tx.revoke_user_sessions(user_id, None, now)?;
+    tx.forget_devices(user_id, now)?;
     Ok((sessions, challenges))
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE remembered_devices;
+ALTER TABLE organizations DROP COLUMN remember_device_days;
