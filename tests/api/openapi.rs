@@ -70,7 +70,10 @@ fn every_tagged_union_has_a_discriminator_whose_mapping_names_each_variant() {
     let mapping = login["discriminator"]["mapping"].as_object().unwrap();
     let mut tags: Vec<_> = mapping.keys().cloned().collect();
     tags.sort();
-    assert_eq!(tags, ["authenticated", "enrollment_required", "otp_required"]);
+    assert_eq!(
+        tags,
+        ["authenticated", "enrollment_required", "otp_required"]
+    );
     for (name, schema) in schemas {
         let Some(variants) = schema["oneOf"].as_array() else {
             continue;
@@ -96,7 +99,11 @@ fn every_tagged_union_has_a_discriminator_whose_mapping_names_each_variant() {
                 .iter()
                 .find_map(|part| part["properties"][property]["enum"].as_array())
                 .unwrap();
-            assert_eq!(declared, &vec![serde_json::json!(tag)], "{name}: {reference}");
+            assert_eq!(
+                declared,
+                &vec![serde_json::json!(tag)],
+                "{name}: {reference}"
+            );
         }
     }
 }
@@ -105,9 +112,7 @@ fn every_tagged_union_has_a_discriminator_whose_mapping_names_each_variant() {
 fn every_response_declares_the_headers_authgate_really_sends() {
     let spec: serde_json::Value = serde_json::from_str(&spec_json().unwrap()).unwrap();
     for (op_name, op) in operations(&spec) {
-        let protected = op["security"]
-            .as_array()
-            .is_some_and(|s| !s.is_empty());
+        let protected = op["security"].as_array().is_some_and(|s| !s.is_empty());
         for (status, response) in op["responses"].as_object().unwrap() {
             let headers = &response["headers"];
             assert!(
@@ -172,4 +177,47 @@ fn signing_keys_and_audit_details_have_a_shape_generators_can_use() {
         schemas["AuditEventView"]["properties"]["details"]["additionalProperties"],
         true
     );
+}
+
+/// The declared `Jwk` schema, checked against what the server publishes
+/// for both signing algorithms: every member is declared and every
+/// required member is there, with one of the declared values.
+#[tokio::test]
+async fn the_published_keys_match_the_declared_jwk_schema_for_both_algorithms() {
+    let spec: serde_json::Value = serde_json::from_str(&spec_json().unwrap()).unwrap();
+    let jwk = &spec["components"]["schemas"]["Jwk"];
+    for alg in ["EdDSA", "ES256"] {
+        let app = crate::helpers::spawn_app_with(&[("AUTHGATE_SIGNING_ALG", alg)]).await;
+        let jwks = app.get("/.well-known/jwks.json", None).await.body;
+        let key = jwks["keys"][0].as_object().unwrap();
+        for (member, value) in key {
+            let declared = &jwk["properties"][member];
+            assert!(declared.is_object(), "{alg}: `{member}` is not declared");
+            if let Some(allowed) = declared["enum"].as_array() {
+                assert!(allowed.contains(value), "{alg}: {member} = {value}");
+            }
+        }
+        for required in jwk["required"].as_array().unwrap() {
+            assert!(
+                key.contains_key(required.as_str().unwrap()),
+                "{alg}: {required}"
+            );
+        }
+    }
+}
+
+/// The headers the spec declares are the ones a client really gets.
+#[tokio::test]
+async fn a_refused_bearer_request_carries_the_declared_headers() {
+    let app = crate::helpers::spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/v1/me"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert!(!res.headers()["x-request-id"].is_empty());
 }
