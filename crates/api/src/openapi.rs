@@ -239,7 +239,7 @@ impl Modify for ResponseHeaders {
                     .unwrap_or(false)
             });
             let refresh = op.operation_id.as_deref() == Some("refresh");
-            for (status, response) in op.responses.responses.iter_mut() {
+            for (status, response) in &mut op.responses.responses {
                 let RefOr::T(response) = response else {
                     continue;
                 };
@@ -389,7 +389,7 @@ impl Modify for Examples {
             if let Some(body) = op.request_body.as_mut() {
                 body.content.values_mut().for_each(fill);
             }
-            for (status, response) in op.responses.responses.iter_mut() {
+            for (status, response) in &mut op.responses.responses {
                 if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
                     response.content.values_mut().for_each(fill);
                 }
