@@ -173,6 +173,8 @@ impl Modify for SealedUnions {
                 }) {
                     name = format!("{union}{name}");
                 }
+                // A variant shared by several unions (`authenticated`) is
+                // one component; the first copy (in name order) is kept.
                 components.schemas.entry(name.clone()).or_insert(variant);
                 let reference = format!("#/components/schemas/{name}");
                 discriminator
@@ -220,7 +222,7 @@ impl Modify for ResponseHeaders {
             "5f0c6a4e-8f4b-4c47-9a53-0e7d2c8a1b90".into(),
         );
         let retry_after = header(
-            "Seconds to wait before retrying (RFC 9110 §10.2.3): `1` when the service is busy or the database is unavailable, the remaining lockout for `too_many_attempts` and `too_many_requests`, `86400` for `account_locked` (only an admin can unlock).",
+            "Seconds to wait before retrying (RFC 9110 §10.2.3): `1` when the service is saturated or its database unavailable (`overloaded`, `database_unavailable`) or this address already has too many password checks running (`too_many_requests`); the time left for `too_many_attempts` and for `too_many_requests` after failed logins; `86400` for `account_locked` (only an admin can unlock).",
             30.into(),
         );
         let bearer_challenge = header(
