@@ -221,3 +221,25 @@ async fn a_refused_bearer_request_carries_the_declared_headers() {
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert!(!res.headers()["x-request-id"].is_empty());
 }
+
+#[test]
+fn every_timestamp_is_declared_as_a_date_time() {
+    let spec: serde_json::Value = serde_json::from_str(&spec_json().unwrap()).unwrap();
+    let mut seen = 0;
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        let Some(properties) = schema["properties"].as_object() else {
+            continue;
+        };
+        for (property, declared) in properties {
+            let timestamp = property == "at"
+                || property.ends_with("_at")
+                || property.ends_with("_since")
+                || property.ends_with("deadline");
+            if timestamp {
+                seen += 1;
+                assert_eq!(declared["format"], "date-time", "{name}.{property}");
+            }
+        }
+    }
+    assert!(seen > 20, "only {seen} timestamps found");
+}

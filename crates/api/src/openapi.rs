@@ -400,6 +400,48 @@ impl Modify for Examples {
     }
 }
 
+/// Every timestamp Authgate sends is `clock::rfc3339` (UTC, milliseconds);
+/// naming them here once keeps DTOs added later from being plain strings
+/// to generators.
+struct Timestamps;
+
+fn is_timestamp(property: &str) -> bool {
+    property == "at"
+        || property.ends_with("_at")
+        || property.ends_with("_since")
+        || property.ends_with("deadline")
+}
+
+impl Modify for Timestamps {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            schema::{KnownFormat, SchemaFormat, SchemaType, Type},
+            RefOr, Schema,
+        };
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for schema in components.schemas.values_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else {
+                continue;
+            };
+            for (name, property) in object.properties.iter_mut() {
+                let RefOr::T(Schema::Object(p)) = property else {
+                    continue;
+                };
+                let string = match &p.schema_type {
+                    SchemaType::Type(t) => *t == Type::String,
+                    SchemaType::Array(ts) => ts.contains(&Type::String),
+                    SchemaType::AnyValue => false,
+                };
+                if string && p.format.is_none() && is_timestamp(name) {
+                    p.format = Some(SchemaFormat::KnownFormat(KnownFormat::DateTime));
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -457,7 +499,7 @@ impl Modify for Examples {
         routes::oauth::revoke,
     ),
     components(schemas(Problem, dto::Client)),
-    modifiers(&BearerAuth, &ClientContract, &SealedUnions, &ResponseHeaders, &TypedFreeForms, &Examples),
+    modifiers(&BearerAuth, &ClientContract, &SealedUnions, &ResponseHeaders, &TypedFreeForms, &Timestamps, &Examples),
     tags(
         (name = "auth", description = "Logging in, step by step"),
         (name = "me", description = "The signed-in user's own account"),
