@@ -425,7 +425,7 @@ impl Modify for Timestamps {
             let RefOr::T(Schema::Object(object)) = schema else {
                 continue;
             };
-            for (name, property) in object.properties.iter_mut() {
+            for (name, property) in &mut object.properties {
                 let RefOr::T(Schema::Object(p)) = property else {
                     continue;
                 };
