@@ -261,3 +261,38 @@ impl Services {
             .ok_or_else(not_found)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use auth_core::UnixTime;
+
+    use super::*;
+
+    #[test]
+    fn subscriptions_stored_with_audit_names_show_as_webhook_types() {
+        let stored = EndpointRecord {
+            id: "e".into(),
+            organization_id: "o".into(),
+            url: "https://x.example".into(),
+            events: vec![
+                "two_factor.locked".into(),
+                "account.locked".into(),
+                "user.password_changed".into(),
+            ],
+            enabled: true,
+            failing_since: None,
+            disabled_at: None,
+            disabled_reason: None,
+            created_at: UnixTime::from_secs(0),
+            updated_at: UnixTime::from_secs(0),
+        };
+        assert_eq!(shown(stored).events, ["account.locked", "password.changed"]);
+    }
+
+    #[test]
+    fn new_subscriptions_are_normalised_and_unknown_names_refused() {
+        let ok = events(vec!["two_factor.enforced".into(), "*".into()]).ok();
+        assert_eq!(ok, Some(vec!["two_factor.required".into(), "*".into()]));
+        assert!(events(vec!["two_factor.exploded".into()]).is_err());
+    }
+}
