@@ -142,3 +142,60 @@ async fn metrics_show_the_outbox() {
     assert!(text.contains("authgate_outbox_oldest_pending_age_seconds "));
     assert!(text.contains("authgate_outbox_deliveries{outcome=\"delivered\"} "));
 }
+
+/// Logs in through the trusted proxy, as if from `address`.
+async fn login_from(app: &TestApp, address: &str, client: &str) -> serde_json::Value {
+    let r = app
+        .send(
+            app.client
+                .post(app.url("/v1/auth/login"))
+                .header("X-Forwarded-For", address)
+                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "client": client})),
+        )
+        .await;
+    assert_eq!(r.assert_ok()["status"], "authenticated", "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn a_login_from_a_new_client_or_address_is_mailed_but_not_the_first_or_a_familiar_one() {
+    let mut settings = FAST_OUTBOX.to_vec();
+    settings.push(("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32"));
+    let app = spawn_app_with(&settings).await;
+    // The first login of the account, then the same place again: no notice.
+    login_from(&app, "198.51.100.4", "web").await;
+    login_from(&app, "198.51.100.4", "web").await;
+    // A new address, then a new client kind from a known address.
+    let tokens = login_from(&app, "203.0.113.9", "web").await;
+    login_from(&app, "198.51.100.4", "mobile").await;
+
+    let mail = wait_for_mail(&app, "Address: 203.0.113.9").await;
+    let text = unfold(&mail);
+    assert!(
+        text.contains("Subject: Authgate: New sign-in to your account"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("To: {ADMIN_EMAIL}")), "{text}");
+    assert!(text.contains("(the web client)"), "{text}");
+    assert!(text.contains("When: "), "{text}");
+    assert!(text.contains("change your password now"), "{text}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert!(
+        !text.contains(access) && !text.contains(refresh),
+        "no token is mailed"
+    );
+    wait_for_mail(&app, "(the mobile client)").await;
+
+    // Exactly those two, in the audit log (written with the login itself).
+    let audit = app.get("/v1/audit-events?limit=100", Some(access)).await;
+    let new_device: Vec<&serde_json::Value> = audit.assert_ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "login.new_device")
+        .collect();
+    assert_eq!(new_device.len(), 2, "{new_device:?}");
+    let addresses: Vec<&str> = new_device.iter().filter_map(|e| e["ip"].as_str()).collect();
+    assert!(addresses.contains(&"203.0.113.9"), "{new_device:?}");
+}

@@ -20,7 +20,7 @@ use crate::{
         enable_two_factor, spawn_app, spawn_app_with, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD,
         OTHER_ADMIN_EMAIL, OTHER_ADMIN_PASSWORD,
     },
-    notifications::FAST_OUTBOX,
+    notifications::{wait_for_mail, FAST_OUTBOX},
 };
 
 /// One request as the receiver saw it.
@@ -458,4 +458,181 @@ async fn after_a_rotation_both_secrets_sign_for_a_day() {
     let got = rx.wait_for(2).await;
     assert!(verify(&new, &got[1]));
     assert!(!verify(&old, &got[1]), "the old secret expired");
+}
+
+#[tokio::test]
+async fn subscriptions_by_audit_name_are_stored_as_webhook_types_and_payloads_carry_them() {
+    let app = spawn_app_with(FAST_OUTBOX).await;
+    let token = admin(&app).await;
+    let rx = receiver(&[]).await;
+    let r = create(
+        &app,
+        &token,
+        &rx.url,
+        json!([
+            "user.password_changed",
+            "two_factor.enforced",
+            "password.changed"
+        ]),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    assert_eq!(
+        r.body["events"],
+        json!(["password.changed", "two_factor.required"]),
+        "old names are aliases, stored once as the webhook type"
+    );
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    let patched = app
+        .patch(
+            &format!("/v1/organization/webhooks/{id}"),
+            json!({"events": ["two_factor.locked", "user.password_changed"]}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        patched.assert_ok()["events"],
+        json!(["account.locked", "password.changed"])
+    );
+
+    let changed = app
+        .post(
+            "/v1/me/password",
+            json!({"current_password": ADMIN_PASSWORD, "new_password": "a brand new passphrase"}),
+            Some(&token),
+        )
+        .await;
+    assert!(changed.status.is_success(), "{}", changed.body);
+    let got = rx.wait_for(1).await;
+    assert!(verify(&secret, &got[0]));
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["type"], "password.changed");
+
+    let token = app
+        .access_token(ADMIN_EMAIL, "a brand new passphrase")
+        .await;
+    let deliveries = app
+        .get(
+            &format!("/v1/organization/webhooks/{id}/deliveries"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        deliveries.assert_ok()["items"][0]["type"],
+        "password.changed"
+    );
+    let audit = app.get("/v1/audit-events?limit=5", Some(&token)).await;
+    let actions: Vec<&str> = audit.assert_ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"user.password_changed"),
+        "the audit log keeps its published names: {actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_event_name_is_a_clear_bad_request() {
+    let app = spawn_app().await;
+    let token = admin(&app).await;
+    let r = create(
+        &app,
+        &token,
+        "https://93.184.216.34/in",
+        json!(["account.locked", "account.exploded"]),
+    )
+    .await;
+    r.assert_problem(400, "invalid_request");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("account.exploded"),
+        "{}",
+        r.body
+    );
+}
+
+/// The endpoint as its admin sees it, with a fresh token (moving the clock
+/// by days expires the previous one).
+async fn endpoint_now(app: &TestApp, id: &str) -> Value {
+    let token = admin(app).await;
+    let r = app
+        .get(&format!("/v1/organization/webhooks/{id}"), Some(&token))
+        .await;
+    r.assert_ok().clone()
+}
+
+async fn queue_test(app: &TestApp, id: &str) {
+    let token = admin(app).await;
+    let r = app
+        .post(
+            &format!("/v1/organization/webhooks/{id}/test"),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_the_configured_days_is_disabled_and_the_admins_are_told() {
+    let mut settings = FAST_OUTBOX.to_vec();
+    settings.push(("AUTHGATE_WEBHOOK_DISABLE_AFTER_DAYS", "5"));
+    let app = spawn_app_with(&settings).await;
+    let token = admin(&app).await;
+    let rx = receiver(&[500; 10_000]).await;
+    let r = create(&app, &token, &rx.url, json!(["*"])).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+
+    queue_test(&app, &id).await;
+    rx.wait_for(2).await;
+    let failing = endpoint_now(&app, &id).await;
+    assert_eq!(failing["enabled"], true, "{failing}");
+    assert!(failing["failing_since"].is_string(), "{failing}");
+
+    // Four days of failures: still on.
+    app.clock.advance(Duration::from_secs(4 * 86_400));
+    let seen = rx.got.lock().unwrap().len();
+    queue_test(&app, &id).await;
+    rx.wait_for(seen + 2).await;
+    assert_eq!(endpoint_now(&app, &id).await["enabled"], true);
+
+    // Past five days: the next failure turns it off and mails the admin.
+    app.clock.advance(Duration::from_secs(86_400 + 60));
+    queue_test(&app, &id).await;
+    let mail = wait_for_mail(&app, "a webhook endpoint was disabled").await;
+    assert!(mail.contains(&format!("To: {ADMIN_EMAIL}")), "{mail}");
+    assert!(mail.contains("5 day(s)"), "{mail}");
+    let mut off = Value::Null;
+    for _ in 0..200 {
+        off = endpoint_now(&app, &id).await;
+        if off["enabled"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(off["enabled"], false, "{off}");
+    assert!(off["disabled_at"].is_string(), "{off}");
+    assert_eq!(off["disabled_reason"], "failing", "{off}");
+
+    // The admin fixes the receiver and turns it back on: a fresh start.
+    let token = admin(&app).await;
+    let on = app
+        .patch(
+            &format!("/v1/organization/webhooks/{id}"),
+            json!({"enabled": true}),
+            Some(&token),
+        )
+        .await;
+    let on = on.assert_ok();
+    assert_eq!(on["enabled"], true);
+    assert!(
+        on["failing_since"].is_null() && on["disabled_at"].is_null(),
+        "{on}"
+    );
 }

@@ -327,6 +327,28 @@ def test_a_burst_is_delivered_completely_in_any_order():
             rx.stop()
 
 
+def test_payloads_carry_webhook_types_and_old_subscription_names_still_work():
+    port = free_port()
+    with AuthgateServer(extra_env=FAST) as server:
+        token = server.admin_token()
+        # `user.password_changed` is the audit name: an alias of `password.changed`.
+        hook = create_webhook(server.base_url, token, f"http://127.0.0.1:{port}/hooks",
+                              ["user.password_changed", "two_factor.locked"])
+        assert hook["events"] == ["password.changed", "account.locked"]
+        rx = Receiver(port, hook["secret"]).start()
+        try:
+            r = requests.post(server.url("/v1/me/password"), headers={"Authorization": f"Bearer {token}"},
+                              json={"current_password": server.admin_password,
+                                    "new_password": "a brand new passphrase"}, timeout=10)
+            assert r.status_code < 300, r.text
+            got = wait_until("the verified password.changed", lambda: rx.of_type("password.changed"))
+            assert got[0]["payload"]["data"]["actor"]["type"] == "user"
+            assert not rx.of_type("user.password_changed"), "the audit name is not a webhook type"
+            assert not rx.rejected
+        finally:
+            rx.stop()
+
+
 def _pg_schema_url(admin_url: str) -> tuple[str, str]:
     schema = f"ev_{uuid.uuid4().hex[:12]}"
     subprocess.run(["psql", admin_url, "-qc", f"CREATE SCHEMA {schema}"], check=True)

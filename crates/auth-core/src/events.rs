@@ -220,7 +220,88 @@ pub const ACTIONS: &[&str] = &[
     "password.reset",
     "api_key.created",
     "api_key.revoked",
+    "user.step_up_failed",
 ];
+
+/// Each action and the `type` its webhook carries. Webhook types name what
+/// happened to the account as a receiver thinks of it (`account.locked`
+/// rather than the audit log's `two_factor.locked`); events that differ only
+/// in who acted share a type, and the payload's `actor` tells them apart.
+/// The audit names stay as they are: they are a published contract too.
+const WEBHOOK_TYPES: &[(&str, &str)] = &[
+    ("organization.created", "organization.created"),
+    ("organization.policy_changed", "organization.policy_changed"),
+    ("user.created", "user.created"),
+    ("user.updated", "user.updated"),
+    ("user.disabled", "user.disabled"),
+    ("user.enabled", "user.enabled"),
+    ("user.password_changed", "password.changed"),
+    ("user.unlocked", "account.unlocked"),
+    ("support.unlocked", "account.unlocked"),
+    (
+        "two_factor.enrollment_started",
+        "two_factor.enrollment_started",
+    ),
+    ("two_factor.enabled", "two_factor.enabled"),
+    ("two_factor.disabled", "two_factor.disabled"),
+    ("two_factor.enforced", "two_factor.required"),
+    (
+        "two_factor.requirement_lifted",
+        "two_factor.requirement_lifted",
+    ),
+    ("two_factor.reset", "two_factor.reset"),
+    ("support.two_factor_reset", "two_factor.reset"),
+    ("two_factor.locked", "account.locked"),
+    ("two_factor.recovery_code_used", "recovery_code.used"),
+    (
+        "two_factor.recovery_codes_replaced",
+        "recovery_codes.regenerated",
+    ),
+    ("session.refresh_token_reused", "session.token_reused"),
+    ("login.new_device", "login.new_device"),
+    ("webhook.test", "webhook.test"),
+    ("user.removed", "user.removed"),
+    ("user.invited", "user.invited"),
+    ("user.invitation_accepted", "user.invitation_accepted"),
+    ("password.reset_sent", "password.reset_requested"),
+    ("password.reset", "password.reset"),
+    ("api_key.created", "api_key.created"),
+    ("api_key.revoked", "api_key.revoked"),
+    ("user.step_up_failed", "step_up.failed"),
+];
+
+/// The webhook `type` of an audit action (`two_factor.locked` →
+/// `account.locked`); `None` for a name that is no action.
+pub fn webhook_type(action: &str) -> Option<&'static str> {
+    WEBHOOK_TYPES
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map(|(_, t)| *t)
+}
+
+/// What a webhook subscription entry means, as the webhook type it is
+/// stored as: a webhook type is itself, and an audit action name (what
+/// subscriptions used before the webhook types existed) is an alias of its
+/// type. `None` for anything else.
+pub fn subscribed_type(name: &str) -> Option<&'static str> {
+    WEBHOOK_TYPES
+        .iter()
+        .find(|(_, t)| *t == name)
+        .map(|(_, t)| *t)
+        .or_else(|| webhook_type(name))
+}
+
+/// Every webhook type, each once, in a stable order (for documentation and
+/// error messages).
+pub fn webhook_types() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::with_capacity(WEBHOOK_TYPES.len());
+    for (_, t) in WEBHOOK_TYPES {
+        if !out.contains(t) {
+            out.push(t);
+        }
+    }
+    out
+}
 
 /// Actions the person concerned is told about by email (what happened to
 /// their account's protection, or a sign of someone else using it).
@@ -241,6 +322,11 @@ impl SecurityEvent {
     /// The stable action name (`two_factor.enabled`, …).
     pub fn action(&self) -> String {
         self.split().0
+    }
+
+    /// The `type` a webhook for this event carries (see [`webhook_type`]).
+    pub fn webhook_type(&self) -> &'static str {
+        webhook_type(&self.action()).unwrap_or("unknown")
     }
 
     /// The event's typed fields as a JSON object.
@@ -390,6 +476,67 @@ mod tests {
             endpoint_id: "e1".into(),
         };
         assert_eq!(t.action(), "webhook.test");
+    }
+
+    #[test]
+    fn every_action_has_a_webhook_type_named_as_the_issue_asks() {
+        for a in ACTIONS {
+            assert!(webhook_type(a).is_some(), "{a}");
+        }
+        assert_eq!(WEBHOOK_TYPES.len(), ACTIONS.len(), "one row per action");
+        for (from, to) in [
+            ("two_factor.enabled", "two_factor.enabled"),
+            ("two_factor.disabled", "two_factor.disabled"),
+            ("two_factor.reset", "two_factor.reset"),
+            ("support.two_factor_reset", "two_factor.reset"),
+            ("two_factor.enforced", "two_factor.required"),
+            ("two_factor.locked", "account.locked"),
+            ("user.password_changed", "password.changed"),
+            ("two_factor.recovery_code_used", "recovery_code.used"),
+            ("password.reset", "password.reset"),
+        ] {
+            assert_eq!(webhook_type(from), Some(to), "{from}");
+        }
+        assert_eq!(webhook_type("no.such"), None);
+        let locked = SecurityEvent::TwoFactorLocked {
+            consecutive_failures: 5,
+        };
+        assert_eq!(locked.action(), "two_factor.locked", "the audit name stays");
+        assert_eq!(locked.webhook_type(), "account.locked");
+    }
+
+    #[test]
+    fn subscriptions_take_webhook_types_and_audit_names_as_aliases() {
+        assert_eq!(subscribed_type("account.locked"), Some("account.locked"));
+        assert_eq!(subscribed_type("two_factor.locked"), Some("account.locked"));
+        assert_eq!(
+            subscribed_type("two_factor.enforced"),
+            Some("two_factor.required")
+        );
+        assert_eq!(
+            subscribed_type("support.two_factor_reset"),
+            Some("two_factor.reset")
+        );
+        assert_eq!(
+            subscribed_type("two_factor.enabled"),
+            Some("two_factor.enabled")
+        );
+        assert_eq!(subscribed_type("no.such"), None);
+        assert_eq!(subscribed_type("*"), None, "the wildcard is the caller's");
+        for a in ACTIONS {
+            if webhook_types().contains(a) {
+                assert_eq!(webhook_type(a), Some(*a), "{a} cannot mean two types");
+            }
+        }
+        for t in webhook_types() {
+            assert_eq!(subscribed_type(t), Some(t), "{t}");
+            assert!(
+                t.split('.').count() == 2
+                    && t.chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{t}"
+            );
+        }
     }
 
     #[test]

@@ -89,6 +89,46 @@ impl Tx<'_> {
     }
 }
 
+/// Whether an account was signed in to before, and before from this client
+/// and address: what decides a "new sign-in" notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignInFamiliarity {
+    /// Any earlier login that issued tokens.
+    pub signed_in_before: bool,
+    /// An earlier one from the same client kind and address group.
+    pub from_here_before: bool,
+}
+
+impl Tx<'_> {
+    /// One statement, both answers from indexes: `(user_id, outcome, …)`
+    /// and `(user_id, client, ip_group)`. Call it before the current login
+    /// is written.
+    pub fn sign_in_familiarity(
+        &mut self,
+        user_id: &auth_core::ids::UserId,
+        client: auth_core::identity::ClientKind,
+        ip_group: &str,
+    ) -> Result<SignInFamiliarity, StoreError> {
+        const ISSUED: [&str; 2] = ["success", "recovery_code"];
+        let uid = user_id.as_str();
+        let any = le::table
+            .filter(le::user_id.eq(uid))
+            .filter(le::outcome.eq_any(ISSUED));
+        let here = le::table
+            .filter(le::user_id.eq(uid))
+            .filter(le::client.eq(client.as_str()))
+            .filter(le::ip_group.eq(ip_group))
+            .filter(le::outcome.eq_any(ISSUED));
+        let (signed_in_before, from_here_before) =
+            diesel::select((diesel::dsl::exists(any), diesel::dsl::exists(here)))
+                .get_result::<(bool, bool)>(self.conn)?;
+        Ok(SignInFamiliarity {
+            signed_in_before,
+            from_here_before,
+        })
+    }
+}
+
 /// Cuts one extra row off to learn whether another page follows.
 pub(crate) fn page<R, T>(
     mut rows: Vec<R>,

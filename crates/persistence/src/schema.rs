@@ -213,6 +213,8 @@ diesel::table! {
         failing_since -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+        disabled_reason -> Nullable<Text>,
     }
 }
 

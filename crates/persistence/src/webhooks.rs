@@ -16,9 +16,18 @@ pub struct EndpointRecord {
     pub events: Vec<String>,
     pub enabled: bool,
     pub failing_since: Option<UnixTime>,
+    /// When it was turned off, while it is off.
+    pub disabled_at: Option<UnixTime>,
+    /// Why, while it is off: [`DISABLED_BY_ADMIN`] or [`DISABLED_FAILING`].
+    pub disabled_reason: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
+
+/// Turned off with `PATCH {"enabled": false}`.
+pub const DISABLED_BY_ADMIN: &str = "admin";
+/// Turned off by Authgate: every delivery failed for too long.
+pub const DISABLED_FAILING: &str = "failing";
 
 /// An endpoint with its secrets unsealed, for signing a delivery.
 #[derive(Clone, Debug)]
@@ -58,6 +67,8 @@ struct EndpointRow {
     failing_since: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    disabled_at: Option<i64>,
+    disabled_reason: Option<String>,
 }
 
 impl TryFrom<EndpointRow> for EndpointRecord {
@@ -70,6 +81,8 @@ impl TryFrom<EndpointRow> for EndpointRecord {
             url: r.url,
             enabled: r.enabled,
             failing_since: r.failing_since.map(UnixTime::from_millis),
+            disabled_at: r.disabled_at.map(UnixTime::from_millis),
+            disabled_reason: r.disabled_reason,
             created_at: UnixTime::from_millis(r.created_at),
             updated_at: UnixTime::from_millis(r.updated_at),
         })
@@ -157,10 +170,29 @@ impl Tx<'_> {
                 .execute(self.conn)?;
         }
         if let Some(enabled) = changes.enabled {
-            // Re-enabling starts the failure clock over.
-            diesel::update(we::table.filter(we::id.eq(id)))
-                .set((we::enabled.eq(enabled), we::failing_since.eq(None::<i64>)))
-                .execute(self.conn)?;
+            // (Re-)enabling starts the failure clock over. Turning off an
+            // endpoint already off keeps when and why it went off.
+            let on = (
+                we::enabled.eq(true),
+                we::failing_since.eq(None::<i64>),
+                we::disabled_at.eq(None::<i64>),
+                we::disabled_reason.eq(None::<String>),
+            );
+            let off = (
+                we::enabled.eq(false),
+                we::failing_since.eq(None::<i64>),
+                we::disabled_at.eq(Some(at.as_millis())),
+                we::disabled_reason.eq(Some(DISABLED_BY_ADMIN)),
+            );
+            if enabled {
+                diesel::update(we::table.filter(we::id.eq(id)))
+                    .set(on)
+                    .execute(self.conn)?;
+            } else {
+                diesel::update(we::table.filter(we::id.eq(id)).filter(we::enabled.eq(true)))
+                    .set(off)
+                    .execute(self.conn)?;
+            }
         }
         self.endpoint(organization_id, id)
     }
@@ -267,7 +299,12 @@ impl Tx<'_> {
     /// Turns an endpoint off (it kept failing). `true` if it was on.
     pub fn disable_endpoint(&mut self, id: &str, at: UnixTime) -> Result<bool, StoreError> {
         let n = diesel::update(we::table.filter(we::id.eq(id)).filter(we::enabled.eq(true)))
-            .set((we::enabled.eq(false), we::updated_at.eq(at.as_millis())))
+            .set((
+                we::enabled.eq(false),
+                we::updated_at.eq(at.as_millis()),
+                we::disabled_at.eq(Some(at.as_millis())),
+                we::disabled_reason.eq(Some(DISABLED_FAILING)),
+            ))
             .execute(self.conn)?;
         Ok(n == 1)
     }

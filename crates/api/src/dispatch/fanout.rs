@@ -2,7 +2,10 @@
 //! about (for the events people are told about), and one webhook call per
 //! subscribed endpoint of the event's organization, and of no other.
 
-use auth_core::{events::NOTIFIED_ACTIONS, UnixTime};
+use auth_core::{
+    events::{subscribed_type, webhook_type, NOTIFIED_ACTIONS},
+    UnixTime,
+};
 use persistence::{
     outbox::{Channel, NewDelivery, OutboxEvent},
     webhooks::EndpointRecord,
@@ -12,9 +15,15 @@ use persistence::{
 /// Events fanned out per transaction.
 const BATCH: i64 = 100;
 
-/// Whether an endpoint subscribed to `action` (`*` subscribes to all).
+/// Whether an endpoint subscribed to the webhook type of `action` (`*`
+/// subscribes to all). Entries are read through [`subscribed_type`], so an
+/// audit action name stored before the webhook types existed still counts.
 pub fn subscribes(endpoint: &EndpointRecord, action: &str) -> bool {
-    endpoint.events.iter().any(|e| e == "*" || e == action)
+    let wanted = webhook_type(action);
+    endpoint
+        .events
+        .iter()
+        .any(|e| e == "*" || (wanted.is_some() && subscribed_type(e) == wanted))
 }
 
 /// The recipients of one event.
@@ -85,6 +94,8 @@ mod tests {
             events: events.iter().map(|e| (*e).to_owned()).collect(),
             enabled,
             failing_since: None,
+            disabled_at: None,
+            disabled_reason: None,
             created_at: UnixTime::from_secs(0),
             updated_at: UnixTime::from_secs(0),
         }
@@ -106,6 +117,33 @@ mod tests {
                 (Channel::Webhook, "a".to_owned()),
                 (Channel::Webhook, "b".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn endpoints_subscribe_by_webhook_type_or_by_its_older_audit_name() {
+        let eps = [
+            endpoint("new", &["account.locked"], true),
+            endpoint("old", &["two_factor.locked"], true),
+            endpoint("other", &["two_factor.enabled"], true),
+        ];
+        let t = targets(&event("two_factor.locked", None), &eps);
+        assert_eq!(
+            t,
+            [
+                (Channel::Email, "u1".to_owned()),
+                (Channel::Webhook, "new".to_owned()),
+                (Channel::Webhook, "old".to_owned())
+            ]
+        );
+        let reset = [endpoint("r", &["two_factor.reset"], true)];
+        assert_eq!(
+            targets(&event("support.two_factor_reset", None), &reset),
+            [
+                (Channel::Email, "u1".to_owned()),
+                (Channel::Webhook, "r".to_owned())
+            ],
+            "a reset by support is a two_factor.reset too"
         );
     }
 

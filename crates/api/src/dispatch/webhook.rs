@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use auth_core::webhook_signature::signature_header;
+use auth_core::{events::webhook_type, webhook_signature::signature_header};
 use persistence::{outbox::OutboxEvent, webhooks::SigningEndpoint};
 
 use super::Attempt;
@@ -22,12 +22,14 @@ pub fn excerpt(s: &str) -> String {
         .collect()
 }
 
-/// The JSON body: the same bytes on every attempt.
+/// The JSON body: the same bytes on every attempt. `type` is the webhook
+/// type of the stored audit action (`two_factor.locked` is sent as
+/// `account.locked`).
 pub fn body(event: &OutboxEvent) -> String {
     let timestamp = chrono::DateTime::from_timestamp_millis(event.created_at.as_millis())
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     serde_json::json!({
-        "type": event.event_type,
+        "type": webhook_type(&event.event_type).unwrap_or(&event.event_type),
         "timestamp": timestamp,
         "data": event.payload,
     })
@@ -139,5 +141,14 @@ mod tests {
         assert_eq!(v["type"], "two_factor.enabled");
         assert_eq!(v["timestamp"], "2025-11-30T18:00:00.123Z");
         assert_eq!(v["data"]["user_id"], "u1");
+        let locked = OutboxEvent {
+            event_type: "two_factor.locked".into(),
+            ..event
+        };
+        let v: serde_json::Value = serde_json::from_str(&body(&locked)).unwrap();
+        assert_eq!(
+            v["type"], "account.locked",
+            "the webhook type, not the audit name"
+        );
     }
 }

@@ -11,8 +11,10 @@ pub struct CreateWebhookRequest {
     /// production). Must not resolve to a loopback, private, link-local or
     /// metadata address unless `AUTHGATE_WEBHOOK_ALLOW_PRIVATE=true`.
     pub url: String,
-    /// Event types to receive (audit action names such as
-    /// `two_factor.enabled`), or `["*"]` for all.
+    /// Webhook types to receive (such as `two_factor.enabled`,
+    /// `account.locked`, `password.changed`; the list is in the README), or
+    /// `["*"]` for all. Audit action names (`two_factor.locked`, …) are
+    /// accepted as aliases and stored as their webhook types.
     pub events: Vec<String>,
 }
 
@@ -20,6 +22,8 @@ pub struct CreateWebhookRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
     pub url: Option<String>,
+    /// Replaces the subscribed webhook types (audit names accepted as
+    /// aliases, as on creation).
     pub events: Option<Vec<String>>,
     /// Turn the endpoint off or (back) on; on again restarts its failure clock.
     pub enabled: Option<bool>,
@@ -35,6 +39,12 @@ pub struct WebhookView {
     pub enabled: bool,
     /// Since when every delivery failed (RFC 3339); null while healthy.
     pub failing_since: Option<String>,
+    /// While disabled: when it was turned off (RFC 3339).
+    pub disabled_at: Option<String>,
+    /// While disabled: `admin` (turned off with PATCH) or `failing` (every
+    /// delivery failed for `AUTHGATE_WEBHOOK_DISABLE_AFTER_DAYS`; the
+    /// organization's admins were emailed).
+    pub disabled_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -78,6 +88,7 @@ pub struct DeliveryView {
     pub id: String,
     /// The `webhook-id`: the same on every attempt.
     pub event_id: String,
+    /// The webhook type, as in the payload's `type`.
     #[serde(rename = "type")]
     pub event_type: String,
     /// `pending` (will be tried, again), `delivered`, or `dead` (given up

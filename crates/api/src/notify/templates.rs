@@ -68,10 +68,10 @@ fn describe(action: &str, details: &Value) -> Option<(&'static str, String, &'st
         "login.new_device" => (
             "New sign-in to your account",
             format!(
-                "Your account was signed in to from a client and address not seen before{}.",
-                d("client").and_then(Value::as_str).map(|c| format!(" (the {c} app)")).unwrap_or_default()
+                "Your account was signed in to from a client and address it was not signed in to from before{}. If this was you (a new browser, device or network), there is nothing to do.",
+                d("client").and_then(Value::as_str).map(|c| format!(" (the {c} client)")).unwrap_or_default()
             ),
-            NOT_YOU,
+            "If this was not you, someone knows your password (and your second factor, if you have one): change your password now, and tell your administrator.",
         ),
         _ => return None,
     })
@@ -188,6 +188,15 @@ mod tests {
         )
         .unwrap();
         assert!(m.text.contains("7 unused recovery code(s) remain"));
+    }
+
+    #[test]
+    fn the_new_sign_in_mail_names_the_client_and_says_what_to_do() {
+        let m = render("login.new_device", &payload(json!({"client": "web"}))).unwrap();
+        assert_eq!(m.subject, "Authgate: New sign-in to your account");
+        assert!(m.text.contains("(the web client)"), "{}", m.text);
+        assert!(m.text.contains("Address: 203.0.113.7"));
+        assert!(m.text.contains("change your password now"));
     }
 
     #[test]

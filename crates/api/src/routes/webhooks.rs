@@ -34,6 +34,8 @@ impl From<EndpointRecord> for WebhookView {
             events: e.events,
             enabled: e.enabled,
             failing_since: e.failing_since.map(rfc3339),
+            disabled_at: e.disabled_at.map(rfc3339),
+            disabled_reason: e.disabled_reason,
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
         }
@@ -47,7 +49,8 @@ impl From<DeliveryRecord> for DeliveryView {
                 .then(|| rfc3339(d.next_attempt_at)),
             id: d.id,
             event_id: d.event_id,
-            event_type: d.event_type,
+            event_type: auth_core::events::webhook_type(&d.event_type)
+                .map_or(d.event_type, str::to_owned),
             state: d.state.as_str().to_owned(),
             attempts: d.attempts,
             status_code: d.last_status,

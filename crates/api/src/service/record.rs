@@ -102,6 +102,25 @@ impl Services {
         outcome: LoginOutcome,
     ) -> Result<(), StoreError> {
         self.metrics.login(outcome);
+        let new_device = match (attempt.user, attempt.client, &attempt.origin.ip_group) {
+            (Some(user), Some(client), Some(group))
+                if matches!(outcome, LoginOutcome::Success | LoginOutcome::RecoveryCode) =>
+            {
+                // Not on an account's first sign-in: every place is new then,
+                // and the owner just set the account up.
+                let seen = tx.sign_in_familiarity(&user.id, client, group)?;
+                (seen.signed_in_before && !seen.from_here_before).then_some((user, client))
+            }
+            _ => None,
+        };
+        if let Some((user, client)) = new_device {
+            record(
+                tx,
+                &Context::of_user(user, attempt.origin, attempt.at),
+                user,
+                SecurityEvent::NewDeviceLogin { client },
+            )?;
+        }
         tx.insert_login_event(&NewLoginEvent {
             user_id: attempt.user.map(|u| u.id.clone()),
             organization_id: attempt.user.map(|u| u.organization_id.clone()),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use auth_core::{
-    events::{SecurityEvent, ACTIONS},
+    events::{subscribed_type, SecurityEvent},
     webhook_signature::WebhookSecret,
 };
 use persistence::{
@@ -51,7 +51,9 @@ fn not_found() -> ServiceError {
     Refusal::NotFound(Missing::WebhookEndpoint).into()
 }
 
-/// Subscribed action names: known ones (or `*`), each once.
+/// Subscribed webhook types (or `*`), each once. An audit action name is
+/// taken as an alias and stored as its webhook type, so endpoints set up
+/// with the older names keep receiving the same events.
 fn events(list: Vec<String>) -> Result<Vec<String>, Refusal> {
     if list.is_empty() || list.len() > MAX_EVENTS {
         return Err(Refusal::InvalidInput(format!(
@@ -60,17 +62,37 @@ fn events(list: Vec<String>) -> Result<Vec<String>, Refusal> {
     }
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for e in list {
-        if e != "*" && !ACTIONS.contains(&e.as_str()) {
-            return Err(Refusal::InvalidInput(format!(
-                "events: unknown event type {:?}",
-                e.chars().take(64).collect::<String>()
-            )));
-        }
-        if !out.contains(&e) {
-            out.push(e);
+        let name = if e == "*" {
+            e
+        } else {
+            subscribed_type(&e)
+                .ok_or_else(|| {
+                    Refusal::InvalidInput(format!(
+                        "events: unknown event type {:?} (see the webhook types in the README, or use \"*\")",
+                        e.chars().take(64).collect::<String>()
+                    ))
+                })?
+                .to_owned()
+        };
+        if !out.contains(&name) {
+            out.push(name);
         }
     }
     Ok(out)
+}
+
+/// An endpoint as shown: subscriptions stored before the webhook types
+/// existed read as the types they stand for.
+fn shown(mut e: EndpointRecord) -> EndpointRecord {
+    let mut events: Vec<String> = Vec::with_capacity(e.events.len());
+    for name in e.events {
+        let name = subscribed_type(&name).map_or(name, str::to_owned);
+        if !events.contains(&name) {
+            events.push(name);
+        }
+    }
+    e.events = events;
+    e
 }
 
 /// A URL webhooks may call: parsed, resolved and judged now (and again
@@ -111,7 +133,7 @@ impl Services {
             })
             .map(Some)
         })?;
-        let endpoint = endpoint.ok_or_else(|| {
+        let endpoint = endpoint.map(shown).ok_or_else(|| {
             Refusal::InvalidInput(format!(
                 "an organization may have at most {MAX_ENDPOINTS} webhook endpoints"
             ))
@@ -122,7 +144,10 @@ impl Services {
     pub fn list_webhooks(&self, admin: &UserRecord) -> Result<Vec<EndpointRecord>, ServiceError> {
         Ok(self
             .store
-            .read(|tx| tx.endpoints(admin.organization_id.as_str()))?)
+            .read(|tx| tx.endpoints(admin.organization_id.as_str()))?
+            .into_iter()
+            .map(shown)
+            .collect())
     }
 
     pub fn get_webhook(
@@ -132,6 +157,7 @@ impl Services {
     ) -> Result<EndpointRecord, ServiceError> {
         self.store
             .read(|tx| tx.endpoint(admin.organization_id.as_str(), id))?
+            .map(shown)
             .ok_or_else(not_found)
     }
 
@@ -150,6 +176,7 @@ impl Services {
         let at = self.clock.now();
         self.store
             .write(|tx| tx.update_endpoint(admin.organization_id.as_str(), id, &changes, at))?
+            .map(shown)
             .ok_or_else(not_found)
     }
 
@@ -232,5 +259,40 @@ impl Services {
                 tx.deliveries_to(Channel::Webhook, id, limit).map(Some)
             })?
             .ok_or_else(not_found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::UnixTime;
+
+    use super::*;
+
+    #[test]
+    fn subscriptions_stored_with_audit_names_show_as_webhook_types() {
+        let stored = EndpointRecord {
+            id: "e".into(),
+            organization_id: "o".into(),
+            url: "https://x.example".into(),
+            events: vec![
+                "two_factor.locked".into(),
+                "account.locked".into(),
+                "user.password_changed".into(),
+            ],
+            enabled: true,
+            failing_since: None,
+            disabled_at: None,
+            disabled_reason: None,
+            created_at: UnixTime::from_secs(0),
+            updated_at: UnixTime::from_secs(0),
+        };
+        assert_eq!(shown(stored).events, ["account.locked", "password.changed"]);
+    }
+
+    #[test]
+    fn new_subscriptions_are_normalised_and_unknown_names_refused() {
+        let ok = events(vec!["two_factor.enforced".into(), "*".into()]).ok();
+        assert_eq!(ok, Some(vec!["two_factor.required".into(), "*".into()]));
+        assert!(events(vec!["two_factor.exploded".into()]).is_err());
     }
 }
