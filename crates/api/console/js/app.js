@@ -19,7 +19,19 @@ const ROUTES = [
   [/^#\/organization$/, async () => (await import("./organization.js")).organizationScreen(), "admin"],
   [/^#\/organization\/users\/([^/?]+)$/, async (m) => (await import("./organization.js")).userHistoryScreen(decodeURIComponent(m[1])), "admin"],
   [/^#\/organization\/audit(?:\?(.*))?$/, async (m) => (await import("./organization.js")).auditScreen(new URLSearchParams(m[1] || "")), "admin"],
+  [/^#\/organization\/webhooks$/, async () => (await import("./webhooks.js")).webhooksScreen(), "admin"],
+  [/^#\/organization\/webhooks\/([^/?]+)$/, async (m) => (await import("./webhooks.js")).webhookScreen(decodeURIComponent(m[1])), "admin"],
+  [/^#\/organization\/api-keys$/, async () => (await import("./apikeys.js")).apiKeysScreen(), "admin"],
 ];
+
+// Screens for people who cannot sign in (yet): shown with or without a
+// session, since the mail's link may be opened in any tab.
+const PUBLIC = [
+  [/^#\/forgot-password$/, async () => (await import("./recovery.js")).forgotPasswordScreen()],
+  [/^#\/reset-password(?:\?(.*))?$/, async (m) => (await import("./recovery.js")).resetPasswordScreen(
+    new URLSearchParams(m[1] || ""), { signIn: (notice) => { location.hash = "#/profile"; pendingNotice = notice; } })],
+];
+let pendingNotice = null;
 
 function nav() {
   const el = document.getElementById("nav");
@@ -30,6 +42,8 @@ function nav() {
     link("#/profile", "Profile"),
     admin && link("#/organization", "Organization"),
     admin && link("#/organization/audit", "Audit log"),
+    admin && link("#/organization/webhooks", "Webhooks"),
+    admin && link("#/organization/api-keys", "API keys"),
     h("button", { type: "button", class: "link", onclick: () => signOut() }, "Sign out"),
   ].filter(Boolean));
 }
@@ -48,7 +62,11 @@ async function signInThenReturn(notice) {
 
 async function route() {
   const hash = location.hash || "#/profile";
-  if (!hasSession()) { me = null; nav(); return signInThenReturn(); }
+  const open = PUBLIC.find(([re]) => re.test(hash));
+  if (open) return open[1](hash.match(open[0]));
+  const notice = pendingNotice;
+  pendingNotice = null;
+  if (!hasSession()) { me = null; nav(); return signInThenReturn(notice); }
   try {
     await accessToken();
     if (!me) me = await api("GET", "/v1/me");
