@@ -163,7 +163,7 @@ export function shownOnce(label, secret, note) {
           getSelection().selectAllChildren(code);
           copied.textContent = "Copy failed: the text is selected, copy it with the keyboard.";
         }
-      } }, `Copy ${label.toLowerCase()}`),
+      } }, `Copy ${/^[A-Z]{2}/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1)}`),
       copied));
 }
 
