@@ -76,8 +76,9 @@ export function resetPasswordScreen(params, { signIn }) {
     onSubmit: async (v) => {
       const body = { token, new_password: v.new_password };
       if (!secondFactor.hidden) {
-        if (!recoveryField.hidden) body.recovery_code = v.recovery_code.trim();
-        else body.code = v.code.replace(/\s/g, "");
+        // Left empty, the server says again that it needs one.
+        const given = recoveryField.hidden ? ["code", v.code.replace(/\s/g, "")] : ["recovery_code", v.recovery_code.trim()];
+        if (given[1]) body[given[0]] = given[1];
       }
       try {
         await request("POST", "/v1/auth/password-reset/confirm", { body });

@@ -95,6 +95,7 @@ const FIELD_OF_CODE = {
   two_factor_enforced: ["password"],
   webhook_url_refused: ["url"],
   invalid_password_token: ["token"],
+  second_factor_required: ["code", "recovery_code"],
 };
 
 /**
