@@ -29,7 +29,7 @@ const ROUTES = [
 const PUBLIC = [
   [/^#\/forgot-password$/, async () => (await import("./recovery.js")).forgotPasswordScreen()],
   [/^#\/reset-password(?:\?(.*))?$/, async (m) => (await import("./recovery.js")).resetPasswordScreen(
-    new URLSearchParams(m[1] || ""), { signIn: (notice) => { location.hash = "#/profile"; pendingNotice = notice; } })],
+    new URLSearchParams(m[1] || ""), { signIn: (notice) => { pendingNotice = notice; location.hash = "#/profile"; } })],
 ];
 let pendingNotice = null;
 

@@ -191,7 +191,9 @@ export function confirmButton(text, question, { confirm, run, describedBy }) {
 /** The problem's detail as a sentence (the API writes it in lower case). */
 export function messageOf(e) {
   const text = e?.detail || e?.message || "Something went wrong";
-  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+  // "expires_at must be …" names a body field: keep it as the API spells it.
+  const namesField = /^[a-z]+_[a-z_]+\b/.test(text) || /^[a-z]+ must /.test(text);
+  const sentence = namesField ? text : text.charAt(0).toUpperCase() + text.slice(1);
   return /[.!?]$/.test(sentence) ? sentence : sentence + ".";
 }
 
