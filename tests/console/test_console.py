@@ -474,9 +474,14 @@ def test_an_admin_resends_an_invitation_sends_a_password_reset_and_removes_a_use
                       headers=as_admin(server), timeout=TIMEOUT)
     assert r.status_code == 201, r.text
     first = link_in(wait_for_mail(server, agent, "You are invited"))
+    # Hal set his password from his invitation but never signed in.
+    hal = "hal@console.test"
+    invite_and_set_password(server, hal, "hal's own long password")
 
     sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
     row = lambda email: page.get_by_role("row").filter(has_text=email)  # noqa: E731 (the table is redrawn)
+    row(hal).get_by_role("button", name="Resend invitation").click()
+    expect(row(hal).locator(".said.error")).to_contain_text("already")
     row(agent).get_by_role("button", name="Resend invitation").click()
     expect(row(agent).get_by_text(f"A new invitation is on its way to {agent}")).to_be_visible()
     second = link_in(wait_for_mail(server, agent, "You are invited", after=1))
