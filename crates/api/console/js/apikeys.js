@@ -55,7 +55,7 @@ export async function apiKeysScreen() {
   });
   render("API keys", notice,
     h("section", { class: "card", "aria-labelledby": "keys-heading" }, h("h2", { id: "keys-heading" }, "Keys"),
-      items.length ? table(`${items.length} keys`, ["Name", "Scopes", "Created", "Last used", "Expires", "Actions"], rows)
+      items.length ? table(items.length === 1 ? "1 key" : `${items.length} keys`, ["Name", "Scopes", "Created", "Last used", "Expires", "Actions"], rows)
         : h("p", { class: "muted" }, "No API keys yet.")),
     create);
 }

@@ -59,7 +59,7 @@ export async function webhooksScreen() {
     h("a", { href: `#/organization/webhooks/${w.id}` }, w.url), events(w), state(w), when(w.created_at)]);
   render("Webhooks", notice,
     h("section", { class: "card", "aria-labelledby": "wh-heading" }, h("h2", { id: "wh-heading" }, "Endpoints"),
-      items.length ? table(`${items.length} endpoints`, ["URL", "Events", "State", "Added"], rows)
+      items.length ? table(items.length === 1 ? "1 endpoint" : `${items.length} endpoints`, ["URL", "Events", "State", "Added"], rows)
         : h("p", { class: "muted" }, "No webhooks yet.")),
     add);
 }
