@@ -4,7 +4,7 @@
 
 import { watchReachability, Problem } from "./api.js";
 import { hasSession, accessToken, onChange, signOut, api } from "./session.js";
-import { h, render, messageOf } from "./ui.js";
+import { h, render, messageOf, showing } from "./ui.js";
 
 const banner = document.getElementById("status");
 watchReachability((up) => {
@@ -51,6 +51,7 @@ function nav() {
 async function signInThenReturn(notice) {
   const back = location.hash && !location.hash.startsWith("#/sign-in") ? location.hash : "#/profile";
   if (location.hash !== "#/sign-in") history.replaceState(null, "", "#/sign-in");
+  showing("#/sign-in");
   const { signInScreen } = await import("./signin.js");
   signInScreen({
     notice,
@@ -62,6 +63,7 @@ async function signInThenReturn(notice) {
 
 async function route() {
   const hash = location.hash || "#/profile";
+  showing(hash);
   const open = PUBLIC.find(([re]) => re.test(hash));
   if (open) return open[1](hash.match(open[0]));
   const notice = pendingNotice;
