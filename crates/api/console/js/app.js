@@ -3,8 +3,8 @@
 // sign-in gate in front of every other screen.
 
 import { watchReachability, Problem } from "./api.js";
-import { hasSession, accessToken, onChange, signOut, api } from "./session.js";
-import { h, render, messageOf, showing } from "./ui.js";
+import { hasSession, accessToken, onChange, signOut, api, newScreen } from "./session.js";
+import { h, render, messageOf } from "./ui.js";
 
 const banner = document.getElementById("status");
 watchReachability((up) => {
@@ -51,7 +51,7 @@ function nav() {
 async function signInThenReturn(notice) {
   const back = location.hash && !location.hash.startsWith("#/sign-in") ? location.hash : "#/profile";
   if (location.hash !== "#/sign-in") history.replaceState(null, "", "#/sign-in");
-  showing("#/sign-in");
+  newScreen();
   const { signInScreen } = await import("./signin.js");
   signInScreen({
     notice,
@@ -63,7 +63,7 @@ async function signInThenReturn(notice) {
 
 async function route() {
   const hash = location.hash || "#/profile";
-  showing(hash);
+  newScreen();
   const open = PUBLIC.find(([re]) => re.test(hash));
   if (open) return open[1](hash.match(open[0]));
   const notice = pendingNotice;
@@ -80,6 +80,7 @@ async function route() {
     }
     await found[1](hash.match(found[0]));
   } catch (e) {
+    if (e?.code === "superseded") return; // the person already moved on
     if (e instanceof Problem && (e.status === 401 || e.code === "signed_out")) {
       me = null; nav();
       return signInThenReturn("Your session has ended. Please sign in again.");

@@ -198,18 +198,7 @@ export function messageOf(e) {
 }
 
 /** Replaces the main area and moves focus to the new heading. */
-const pathOf = (hash) => (hash || "#/profile").split("?")[0];
-let screen = null;
-
-/**
- * The route whose screen may draw now. A screen still loading when the
- * person moved on (a quick click in the navigation) must not draw over the
- * next one when its request finally answers.
- */
-export function showing(hash) { screen = pathOf(hash); }
-
 export function render(title, ...content) {
-  if (screen !== null && pathOf(location.hash) !== screen) return;
   const main = document.getElementById("main");
   const heading = h("h1", { tabIndex: -1 }, title);
   main.replaceChildren(heading, ...content.flat().filter(Boolean));
