@@ -554,6 +554,7 @@ def test_an_admin_adds_a_webhook_sees_its_secret_once_sends_a_test_event_and_rea
     receiver = Receiver()
     try:
         sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+        expect(page.get_by_role("heading", name="Users")).to_be_visible()
         page.get_by_role("link", name="Webhooks").click()
         heading(page, "Webhooks").to_be_visible()
         add = page.get_by_role("form", name="Add webhook")
@@ -615,6 +616,7 @@ def test_an_admin_adds_a_webhook_sees_its_secret_once_sends_a_test_event_and_rea
 def test_an_admin_creates_an_api_key_shown_once_that_works_within_its_scopes_until_revoked(mail_page, mail_server):
     page, server = mail_page, mail_server
     sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
     page.get_by_role("link", name="API keys").click()
     heading(page, "API keys").to_be_visible()
     create = page.get_by_role("form", name="Create API key")
