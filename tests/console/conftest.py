@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -82,6 +84,66 @@ def server():
     s.stop()
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mail_server():
+    """A server as shipped: admins invite (no passwords of theirs), and the
+    mails link to the console at this server's own address, so its port is
+    chosen before it starts. Webhooks may reach a receiver on loopback and
+    the dispatcher looks for work often, for the webhook screen's test."""
+    from authgate_server import authgate_bin
+
+    port = free_port()
+    s = RestartableServer(admin_email="owner@console.test", extra_env={
+        "AUTHGATE_LISTEN": f"127.0.0.1:{port}",
+        "AUTHGATE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "AUTHGATE_ADMIN_SET_PASSWORDS": "false",
+        "AUTHGATE_WEBHOOK_ALLOW_PRIVATE": "true",
+        "AUTHGATE_OUTBOX_POLL_MS": "100",
+    })
+    s._binary = authgate_bin()
+    s.start()
+    yield s
+    s.stop()
+
+
+def mails_to(server, address: str) -> list:
+    """The mails written to the server's data dir for `address`, oldest first."""
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    found = []
+    for eml in sorted((server.data_dir / "mail").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        msg = message_from_bytes(eml.read_bytes(), policy=default_policy)
+        if address in str(msg["to"]):
+            found.append(msg)
+    return found
+
+
+def wait_for_mail(server, address: str, subject: str, after: int = 0, timeout: float = 15):
+    """The first mail to `address` whose subject has `subject`, beyond the first `after` such mails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mails = [m for m in mails_to(server, address) if subject in str(m["subject"])]
+        if len(mails) > after:
+            return mails[after]
+        time.sleep(0.1)
+    raise AssertionError(f"no mail {subject!r} to {address} within {timeout}s")
+
+
+def link_in(mail) -> str:
+    """The set-password link a mail carries."""
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(r"https?://\S+/console/#/reset-password\?token=pr_[A-Za-z0-9_-]+", text)
+    assert found, text
+    return found.group(0)
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
@@ -93,6 +155,15 @@ def browser():
 @pytest.fixture
 def page(browser, server) -> Page:
     context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=server.base_url)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def mail_page(browser, mail_server) -> Page:
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=mail_server.base_url)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     yield pg

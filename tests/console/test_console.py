@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import requests
 from playwright.sync_api import Page, expect
 
-from conftest import SHOTS, Authenticator, decode_qr, shot
+from conftest import SHOTS, Authenticator, decode_qr, link_in, shot, wait_for_mail
 
 TIMEOUT = 10
 
@@ -355,3 +355,292 @@ def test_an_admin_lifts_and_requires_2fa_per_user_and_resets_a_lost_authenticato
     expect(row().get_by_role("button", name="Reset 2FA")).to_have_count(0)
     row().get_by_label("Require two-factor authentication").check()
     expect(row().get_by_text("Required, not set up")).to_be_visible()
+
+
+# --------------------------------------------------------------------------
+# account recovery, per-user mails and removal, webhooks, API keys: on a
+# server as shipped (invitations, mails linking to the console)
+
+
+def as_admin(server) -> dict:
+    return {"authorization": "Bearer " + server.admin_token()}
+
+
+def invite_and_set_password(server, email: str, password: str) -> str:
+    """An admin invites `email` over the API; the invitee sets a password
+    with the mail's token, as another client would. Returns the user id."""
+    r = requests.post(server.url("/v1/users"), json={"email": email, "name": email.split("@")[0].title(), "role": "agent"},
+                      headers=as_admin(server), timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    token = link_in(wait_for_mail(server, email, "invited")).split("token=")[1]
+    r = requests.post(server.url("/v1/auth/password-reset/confirm"), json={"token": token, "new_password": password}, timeout=TIMEOUT)
+    assert r.status_code == 204, r.text
+    users = requests.get(server.url("/v1/users?limit=100"), headers=as_admin(server), timeout=TIMEOUT).json()["items"]
+    return next(u["id"] for u in users if u["email"] == email)
+
+
+def enroll_over_the_api(server, email: str, password: str) -> Authenticator:
+    tokens = server.login(email, password).json()
+    auth = {"authorization": "Bearer " + tokens["access_token"]}
+    ticket = requests.post(server.url("/v1/me/two-factor/enrollment"), json={"password": password}, headers=auth, timeout=TIMEOUT)
+    assert ticket.status_code == 200, ticket.text
+    app = Authenticator(ticket.json()["otpauth_uri"])
+    r = requests.post(server.url("/v1/me/two-factor/enrollment/confirm"), json={"code": app.code()}, headers=auth, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return app
+
+
+def set_password_from_link(page: Page, link: str, password: str) -> None:
+    page.goto(link)
+    heading(page, "Choose your password").to_be_visible()
+    # The token leaves the address bar (and so the browser's history) at once.
+    assert "pr_" not in page.url, page.url
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_role("button", name="Set password").click()
+
+
+def test_an_invited_agent_opens_the_link_from_the_mail_sets_her_password_and_signs_in(mail_page, mail_server):
+    page, server = mail_page, mail_server
+    agent, password = "dee@console.test", "dee's own long password"
+
+    sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+    add = page.get_by_role("form", name="Add user")
+    add.get_by_label("Email", exact=True).fill(agent)
+    add.get_by_label("Name", exact=True).fill("Dee")
+    add.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text(f"An invitation email is on its way to {agent}.")).to_be_visible()
+    sign_out(page)
+
+    link = link_in(wait_for_mail(server, agent, "You are invited"))
+    assert link.startswith(server.base_url + "/console/#/reset-password?token=pr_"), link
+    set_password_from_link(page, link, "short")
+    expect(error_of(page, "New password")).to_contain_text("at least 8 characters")
+    shot(page, "reset-password")
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_role("status").filter(has_text="Your password is set")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill(agent)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    heading(page, "Profile").to_be_visible()
+    sign_out(page)
+
+    # The link works once.
+    set_password_from_link(page, link, "yet another long password")
+    expect(page.get_by_text("This link was already used")).to_be_visible()
+
+
+def test_a_forgotten_password_is_reset_from_the_mail_and_an_account_with_2fa_is_asked_for_its_code(mail_page, mail_server):
+    page, server = mail_page, mail_server
+    agent, password, new_password = "fay@console.test", "fay's first long password", "fay's second long password"
+    invite_and_set_password(server, agent, password)
+    app = enroll_over_the_api(server, agent, password)
+
+    page.goto("/console/")
+    page.get_by_role("link", name="Forgot password?").click()
+    heading(page, "Forgot password").to_be_visible()
+    page.get_by_label("Email", exact=True).fill(agent)
+    page.get_by_role("button", name="Send reset link").click()
+    # The same neutral answer whether or not the address has an account.
+    expect(page.get_by_text("Check your email.")).to_be_visible()
+    expect(page.get_by_text(f"If {agent} belongs to an account")).to_be_visible()
+    shot(page, "forgot-password")
+
+    set_password_from_link(page, link_in(wait_for_mail(server, agent, "Reset your Authgate password")), new_password)
+    code = page.get_by_label("Authentication code", exact=True)
+    expect(code).to_be_visible()
+    expect(page.get_by_role("button", name="Use a recovery code")).to_be_visible()
+    code.fill("000000")
+    page.get_by_role("button", name="Set password").click()
+    expect(error_of(page, "Authentication code")).not_to_be_empty()
+    shot(page, "reset-password-code")
+    code.fill(app.code())
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_text("Your password is set")).to_be_visible()
+
+    page.get_by_label("Email", exact=True).fill(agent)
+    page.get_by_label("Password", exact=True).fill(new_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Authentication code", exact=True).fill(app.code())
+    page.get_by_role("button", name="Verify").click()
+    heading(page, "Profile").to_be_visible()
+
+
+def test_an_admin_resends_an_invitation_sends_a_password_reset_and_removes_a_user_but_not_herself(mail_page, mail_server):
+    page, server = mail_page, mail_server
+    agent = "gil@console.test"
+    r = requests.post(server.url("/v1/users"), json={"email": agent, "name": "Gil", "role": "agent"},
+                      headers=as_admin(server), timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    first = link_in(wait_for_mail(server, agent, "You are invited"))
+    # Hal set his password from his invitation but never signed in.
+    hal = "hal@console.test"
+    invite_and_set_password(server, hal, "hal's own long password")
+
+    sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+    row = lambda email: page.get_by_role("row").filter(has_text=email)  # noqa: E731 (the table is redrawn)
+    row(hal).get_by_role("button", name="Resend invitation").click()
+    expect(row(hal).locator(".said.error")).to_contain_text("already")
+    row(agent).get_by_role("button", name="Resend invitation").click()
+    expect(row(agent).get_by_text(f"A new invitation is on its way to {agent}")).to_be_visible()
+    second = link_in(wait_for_mail(server, agent, "You are invited", after=1))
+    assert second != first
+
+    row(agent).get_by_role("button", name="Send password reset").click()
+    expect(row(agent).get_by_text(f"A password reset email is on its way to {agent}")).to_be_visible()
+    wait_for_mail(server, agent, "Reset your Authgate password")
+
+    # An admin cannot remove herself: the refusal shows in her row.
+    me = row(server.admin_email)
+    me.get_by_role("button", name="Remove user").click()
+    me.get_by_role("button", name="Yes, remove").click()
+    expect(me.locator(".said.error")).not_to_be_empty()
+    shot(page, "remove-refused")
+
+    row(agent).get_by_role("button", name="Remove user").click()
+    expect(row(agent).get_by_text(f"Remove {agent}?")).to_be_visible()
+    row(agent).get_by_role("button", name="Cancel").click()
+    expect(row(agent).get_by_role("button", name="Remove user")).to_be_focused()
+    row(agent).get_by_role("button", name="Remove user").click()
+    row(agent).get_by_role("button", name="Yes, remove").click()
+    expect(page.get_by_text(f"Removed {agent}.")).to_be_visible()
+    expect(row(agent)).to_have_count(0)
+
+
+class Receiver:
+    """A webhook receiver on loopback that answers 204 and keeps what it got."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        got = self.got = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                got.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/authgate"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def signed_by(secret: str, headers: dict, body: bytes) -> bool:
+    """Standard Webhooks: v1,<base64 HMAC-SHA256 of id.timestamp.body>."""
+    import base64
+    import hashlib
+    import hmac
+
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    h = {k.lower(): v for k, v in headers.items()}
+    signed = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + body
+    want = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(s.split(",", 1)[1] == want for s in h["webhook-signature"].split())
+
+
+def test_an_admin_adds_a_webhook_sees_its_secret_once_sends_a_test_event_and_reads_the_deliveries(mail_page, mail_server):
+    page, server = mail_page, mail_server
+    receiver = Receiver()
+    try:
+        sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+        expect(page.get_by_role("heading", name="Users")).to_be_visible()
+        page.get_by_role("link", name="Webhooks").click()
+        heading(page, "Webhooks").to_be_visible()
+        add = page.get_by_role("form", name="Add webhook")
+
+        # Problems land next to what they are about.
+        add.get_by_label("URL", exact=True).fill("ftp://example.com/hook")
+        add.get_by_label("two_factor.enabled", exact=True).check()
+        add.get_by_role("button", name="Add webhook").click()
+        expect(error_of(page, "URL")).to_contain_text("url must be an absolute http(s) URL")
+        add.get_by_label("two_factor.enabled", exact=True).uncheck()
+        add.get_by_label("URL", exact=True).fill(receiver.url)
+        add.get_by_role("button", name="Add webhook").click()
+        expect(add.locator('[data-error-for="events"]')).to_contain_text("events must list")
+
+        add.get_by_label("two_factor.enabled", exact=True).check()
+        add.get_by_label("user.removed", exact=True).check()
+        add.get_by_role("button", name="Add webhook").click()
+        secret = page.locator('[data-shown-once="Signing secret"]')
+        expect(secret).to_have_text(re.compile(r"^whsec_"))
+        secret = secret.inner_text()
+        expect(page.get_by_role("button", name="Copy signing secret")).to_be_visible()
+        row = page.get_by_role("row").filter(has_text=receiver.url)
+        expect(row).to_contain_text("two_factor.enabled, user.removed")
+        shot(page, "webhooks")
+
+        row.get_by_role("link", name=receiver.url).click()
+        heading(page, f"Webhook to {receiver.url}").to_be_visible()
+        page.get_by_role("button", name="Send test event").click()
+        expect(page.get_by_text("webhook.test event is queued")).to_be_visible()
+        delivered = page.get_by_role("row").filter(has_text="webhook.test").locator('[data-state="delivered"]')
+        for _ in range(50):
+            if delivered.count():
+                break
+            page.wait_for_timeout(200)
+            page.get_by_role("button", name="Refresh deliveries").click()
+        expect(delivered).to_be_visible()
+        headers, body = receiver.got[-1]
+        assert json.loads(body)["type"] == "webhook.test"
+        assert signed_by(secret, headers, body), headers
+        shot(page, "webhook-deliveries")
+
+        page.get_by_role("button", name="Rotate secret").click()
+        rotated = page.locator('[data-shown-once="New signing secret"]')
+        expect(rotated).to_have_text(re.compile(r"^whsec_"))
+        assert rotated.inner_text() != secret
+
+        page.get_by_role("button", name="Turn off").click()
+        expect(page.get_by_role("button", name="Turn on")).to_be_visible()
+        expect(page.locator(".badge").filter(has_text="Off")).to_be_visible()
+
+        page.get_by_role("button", name="Delete webhook").click()
+        page.get_by_role("button", name="Yes, delete").click()
+        heading(page, "Webhooks").to_be_visible()
+        expect(page.get_by_text("No webhooks yet.")).to_be_visible()
+    finally:
+        receiver.close()
+
+
+def test_an_admin_creates_an_api_key_shown_once_that_works_within_its_scopes_until_revoked(mail_page, mail_server):
+    page, server = mail_page, mail_server
+    sign_in(page, server.admin_email, server.admin_password, at="/console/#/organization")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    page.get_by_role("link", name="API keys").click()
+    heading(page, "API keys").to_be_visible()
+    create = page.get_by_role("form", name="Create API key")
+    create.get_by_label("Name", exact=True).fill("Helpdesk sync")
+    create.get_by_label("users:read", exact=False).check()
+    create.get_by_label("Expires on", exact=True).fill("2001-01-01")
+    create.get_by_role("button", name="Create API key").click()
+    expect(error_of(page, "Expires on")).to_contain_text("expires_at must be in the future")
+    create.get_by_label("Expires on", exact=True).fill("2099-12-31")
+    create.get_by_role("button", name="Create API key").click()
+
+    shown = page.locator('[data-shown-once="API key"]')
+    expect(shown).to_have_text(re.compile(r"^agk_"))
+    key = {"authorization": "Bearer " + shown.inner_text()}
+    expect(page.get_by_role("button", name="Copy API key")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Helpdesk sync")
+    expect(row).to_contain_text("users:read")
+    shot(page, "api-keys")
+    assert requests.get(server.url("/v1/users"), headers=key, timeout=TIMEOUT).status_code == 200
+    r = requests.get(server.url("/v1/audit-events"), headers=key, timeout=TIMEOUT)
+    assert r.status_code == 403 and r.json()["code"] == "insufficient_scope", r.text
+
+    row.get_by_role("button", name="Revoke").click()
+    row.get_by_role("button", name="Yes, revoke").click()
+    expect(page.get_by_text("Revoked Helpdesk sync.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Helpdesk sync")).to_have_count(0)
+    assert requests.get(server.url("/v1/users"), headers=key, timeout=TIMEOUT).status_code == 401

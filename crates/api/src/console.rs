@@ -55,6 +55,9 @@ static ASSETS: &[Asset] = assets! {
     "js/enroll.js" => JS,
     "js/profile.js" => JS,
     "js/organization.js" => JS,
+    "js/recovery.js" => JS,
+    "js/webhooks.js" => JS,
+    "js/apikeys.js" => JS,
 };
 
 /// Strong ETags from the content, computed once.

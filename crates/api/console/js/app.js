@@ -3,7 +3,7 @@
 // sign-in gate in front of every other screen.
 
 import { watchReachability, Problem } from "./api.js";
-import { hasSession, accessToken, onChange, signOut, api } from "./session.js";
+import { hasSession, accessToken, onChange, signOut, api, newScreen } from "./session.js";
 import { h, render, messageOf } from "./ui.js";
 
 const banner = document.getElementById("status");
@@ -19,7 +19,19 @@ const ROUTES = [
   [/^#\/organization$/, async () => (await import("./organization.js")).organizationScreen(), "admin"],
   [/^#\/organization\/users\/([^/?]+)$/, async (m) => (await import("./organization.js")).userHistoryScreen(decodeURIComponent(m[1])), "admin"],
   [/^#\/organization\/audit(?:\?(.*))?$/, async (m) => (await import("./organization.js")).auditScreen(new URLSearchParams(m[1] || "")), "admin"],
+  [/^#\/organization\/webhooks$/, async () => (await import("./webhooks.js")).webhooksScreen(), "admin"],
+  [/^#\/organization\/webhooks\/([^/?]+)$/, async (m) => (await import("./webhooks.js")).webhookScreen(decodeURIComponent(m[1])), "admin"],
+  [/^#\/organization\/api-keys$/, async () => (await import("./apikeys.js")).apiKeysScreen(), "admin"],
 ];
+
+// Screens for people who cannot sign in (yet): shown with or without a
+// session, since the mail's link may be opened in any tab.
+const PUBLIC = [
+  [/^#\/forgot-password$/, async () => (await import("./recovery.js")).forgotPasswordScreen()],
+  [/^#\/reset-password(?:\?(.*))?$/, async (m) => (await import("./recovery.js")).resetPasswordScreen(
+    new URLSearchParams(m[1] || ""), { signIn: (notice) => { pendingNotice = notice; location.hash = "#/profile"; } })],
+];
+let pendingNotice = null;
 
 function nav() {
   const el = document.getElementById("nav");
@@ -30,6 +42,8 @@ function nav() {
     link("#/profile", "Profile"),
     admin && link("#/organization", "Organization"),
     admin && link("#/organization/audit", "Audit log"),
+    admin && link("#/organization/webhooks", "Webhooks"),
+    admin && link("#/organization/api-keys", "API keys"),
     h("button", { type: "button", class: "link", onclick: () => signOut() }, "Sign out"),
   ].filter(Boolean));
 }
@@ -37,6 +51,7 @@ function nav() {
 async function signInThenReturn(notice) {
   const back = location.hash && !location.hash.startsWith("#/sign-in") ? location.hash : "#/profile";
   if (location.hash !== "#/sign-in") history.replaceState(null, "", "#/sign-in");
+  newScreen();
   const { signInScreen } = await import("./signin.js");
   signInScreen({
     notice,
@@ -48,7 +63,12 @@ async function signInThenReturn(notice) {
 
 async function route() {
   const hash = location.hash || "#/profile";
-  if (!hasSession()) { me = null; nav(); return signInThenReturn(); }
+  newScreen();
+  const open = PUBLIC.find(([re]) => re.test(hash));
+  if (open) return open[1](hash.match(open[0]));
+  const notice = pendingNotice;
+  pendingNotice = null;
+  if (!hasSession()) { me = null; nav(); return signInThenReturn(notice); }
   try {
     await accessToken();
     if (!me) me = await api("GET", "/v1/me");
@@ -60,6 +80,7 @@ async function route() {
     }
     await found[1](hash.match(found[0]));
   } catch (e) {
+    if (e?.code === "superseded") return; // the person already moved on
     if (e instanceof Problem && (e.status === 401 || e.code === "signed_out")) {
       me = null; nav();
       return signInThenReturn("Your session has ended. Please sign in again.");

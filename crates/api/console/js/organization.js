@@ -1,7 +1,7 @@
 // Organization (admins): users, the 2FA policy, and the audit log.
 
 import { api } from "./session.js";
-import { h, field, select, form, render, table, when, messageOf } from "./ui.js";
+import { h, field, select, form, render, table, when, messageOf, confirmButton } from "./ui.js";
 import { historyCard } from "./profile.js";
 
 function userTwoFactor(tf) {
@@ -23,7 +23,6 @@ async function allUsers() {
 
 export async function organizationScreen() {
   const [users, org] = await Promise.all([allUsers(), api("GET", "/v1/organization")]);
-  const notice = h("div", { role: "status", "aria-live": "polite" });
   const refresh = () => organizationScreen();
 
   const addUser = form({
@@ -48,31 +47,54 @@ export async function organizationScreen() {
     },
   });
 
-  const act = (fn) => async (ev) => {
-    const btn = ev.currentTarget;
-    btn.disabled = true;
-    try { await fn(); await refresh(); }
-    catch (e) { btn.disabled = false; notice.replaceChildren(h("p", { class: "error", role: "alert" }, messageOf(e))); }
-  };
   const rows = users.map((u) => {
     const emailId = `user-${u.id}`;
+    // Each row's outcome (an error such as last_admin or
+    // cannot_modify_self, or "email sent") is shown beside its controls.
+    const said = h("p", { id: `said-${u.id}`, class: "said", role: "status" });
+    const describedBy = `${emailId} said-${u.id}`;
+    const tell = (text, ok) => { said.className = ok ? "said success" : "said error"; said.textContent = text; };
+    const act = (fn, { reload = true, done } = {}) => async (ev) => {
+      const btn = ev?.currentTarget ?? ev;
+      btn.disabled = true;
+      tell("", true);
+      try {
+        await fn();
+        if (reload) await refresh(); else btn.disabled = false;
+        if (done) {
+          if (reload) document.getElementById("org-notice")?.replaceChildren(h("p", { class: "success" }, done));
+          else tell(done, true);
+        }
+      } catch (e) { btn.disabled = false; tell(messageOf(e), false); }
+    };
+    const button = (text, onclick) => h("button", { type: "button", class: "secondary", "aria-describedby": describedBy, onclick }, text);
     const requireBox = h("input", { type: "checkbox", id: `require-${u.id}`, checked: u.two_factor.enforced && u.two_factor.enforced_by === "admin",
       onchange: act(() => api("PATCH", `/v1/users/${u.id}`, { require_two_factor: requireBox.checked })) });
-    requireBox.setAttribute("aria-describedby", emailId);
+    requireBox.setAttribute("aria-describedby", describedBy);
     return [
       h("span", { id: emailId }, u.email),
       u.name, u.role, userTwoFactor(u.two_factor), when(u.last_login_at),
       h("div", { class: "actions", dataset: { user: u.email } },
         h("span", { class: "field check" }, requireBox, h("label", { htmlFor: requireBox.id }, "Require two-factor authentication")),
-        u.two_factor.status !== "disabled" && h("button", { type: "button", class: "secondary", "aria-describedby": emailId,
-          onclick: act(() => api("POST", `/v1/users/${u.id}/two-factor/reset`)) }, "Reset 2FA"),
-        u.locked && h("button", { type: "button", class: "secondary", "aria-describedby": emailId,
-          onclick: act(() => api("POST", `/v1/users/${u.id}/unlock`)) }, "Unlock"),
-        h("a", { href: `#/organization/users/${u.id}`, "aria-describedby": emailId }, "Login history")),
+        u.two_factor.status !== "disabled" && button("Reset 2FA", act(() => api("POST", `/v1/users/${u.id}/two-factor/reset`))),
+        u.locked && button("Unlock", act(() => api("POST", `/v1/users/${u.id}/unlock`))),
+        // The API does not say whether an invitation is still open; one
+        // who never signed in may be waiting for theirs, and the server
+        // answers invitation_accepted (shown here) if not.
+        !u.last_login_at && button("Resend invitation", act(() => api("POST", `/v1/users/${u.id}/invitation`),
+          { reload: false, done: `A new invitation is on its way to ${u.email}; the previous link no longer works.` })),
+        button("Send password reset", act(() => api("POST", `/v1/users/${u.id}/password-reset`),
+          { reload: false, done: `A password reset email is on its way to ${u.email}.` })),
+        confirmButton("Remove user", `Remove ${u.email}? Their sessions end and their account is anonymised.`, {
+          confirm: "Yes, remove", describedBy,
+          run: act(() => api("DELETE", `/v1/users/${u.id}`), { done: `Removed ${u.email}.` }),
+        }),
+        h("a", { href: `#/organization/users/${u.id}`, "aria-describedby": emailId }, "Login history"),
+        said),
     ];
   });
   const usersCard = h("section", { class: "card", "aria-labelledby": "users-heading" },
-    h("h2", { id: "users-heading" }, "Users"), notice,
+    h("h2", { id: "users-heading" }, "Users"),
     table(`${users.length} users`, ["Email", "Name", "Role", "Two-factor", "Last login", "Actions"], rows));
 
   const saved = h("p", { role: "status", class: "success" });

@@ -127,6 +127,19 @@ async function refresh() {
  * other 401s (a wrong password or code) are the caller's to show.
  */
 export async function api(method, path, body) {
+  const screen = shown;
+  const answer = await call(method, path, body);
+  // A screen still loading when the person moved on (a quick click in the
+  // navigation) must not draw over the next one: its answers stop here.
+  if (screen !== shown) throw new Problem(0, { code: "superseded", detail: "The page changed." });
+  return answer;
+}
+
+let shown = 0;
+/** A new screen starts: answers to the previous one's calls are dropped. */
+export function newScreen() { shown++; }
+
+async function call(method, path, body) {
   let token = await accessToken();
   try {
     return await request(method, path, { body, token });

@@ -16,6 +16,7 @@ export function signInScreen({ done, notice }) {
       field("Email", { name: "email", type: "email", autocomplete: "username", required: true }),
       field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true }),
     ],
+    extra: [h("a", { href: "#/forgot-password" }, "Forgot password?")],
     onSubmit: async ({ email, password }) => {
       const res = await request("POST", "/v1/auth/login", { body: { email, password, client: CLIENT } });
       await next(res, done);

@@ -93,29 +93,107 @@ const FIELD_OF_CODE = {
   invalid_credentials: ["password"],
   email_taken: ["email"],
   two_factor_enforced: ["password"],
+  webhook_url_refused: ["url"],
+  invalid_password_token: ["token"],
+  second_factor_required: ["code", "recovery_code"],
 };
 
-/** Shows a Problem next to the field it concerns, else for the form. */
+/**
+ * Shows a Problem next to the field it concerns, else for the form. A
+ * group of checkboxes (a fieldset) has one error line named after the
+ * body field it fills, e.g. `events` or `scopes`.
+ */
 export function showError(f, e) {
   const message = messageOf(e);
   const names = [...f.elements].filter((el) => el.name && !el.disabled && el.offsetParent !== null).map((el) => el.name);
-  let target = (FIELD_OF_CODE[e?.code] || []).find((n) => names.includes(n));
+  // Error lines of no single input: a checkbox group's, or the token's.
+  const groups = [...f.querySelectorAll("[data-error-for]")].map((p) => p.dataset.errorFor)
+    .filter((n) => n !== "_form" && !f.elements.namedItem(n));
+  const known = [...names, ...groups];
+  let target = (FIELD_OF_CODE[e?.code] || []).find((n) => known.includes(n));
   if (!target && e?.code === "invalid_request") {
-    target = names.filter((n) => (e.detail || "").includes(n)).sort((a, b) => b.length - a.length)[0];
+    target = known.filter((n) => (e.detail || "").includes(n)).sort((a, b) => b.length - a.length)[0];
   }
   const p = f.querySelector(`[data-error-for="${target || "_form"}"]`) || f.querySelector('[data-error-for="_form"]');
   p.textContent = message;
-  if (target) {
-    const input = f.elements[target];
+  if (!target) return;
+  const input = f.elements.namedItem(target);
+  if (input instanceof HTMLElement) {
     input.setAttribute("aria-invalid", "true");
     input.focus();
+  } else {
+    p.closest("fieldset")?.querySelector("input")?.focus();
   }
+}
+
+/**
+ * A group of checkboxes sending one array (`name`), with its own error
+ * line. Each box is named `name:value` so the form's values stay flat.
+ */
+export function checkboxes(legend, name, options, { hint } = {}) {
+  const errId = `f${++uid}-${name}-error`;
+  const box = h("fieldset", { class: "field group" }, h("legend", {}, legend),
+    hint && h("p", { class: "muted" }, hint),
+    h("div", { class: "choices" }, options.map(([value, text]) => {
+      const id = `f${++uid}-${name}`;
+      const input = h("input", { id, type: "checkbox", name: `${name}:${value}` });
+      input.setAttribute("aria-describedby", errId);
+      return h("span", { class: "check" }, input, h("label", { htmlFor: id }, text));
+    })),
+    h("p", { id: errId, class: "error", dataset: { errorFor: name } }));
+  return box;
+}
+
+/** The values checked in a `checkboxes` group. */
+export function checked(v, name) {
+  return Object.keys(v).filter((k) => k.startsWith(name + ":") && v[k]).map((k) => k.slice(name.length + 1));
+}
+
+/** A secret shown this once, with a copy button and a warning. */
+export function shownOnce(label, secret, note) {
+  const copied = h("span", { role: "status", class: "success" });
+  const code = h("code", { class: "secret", dataset: { shownOnce: label } }, secret);
+  return h("div", { class: "once", role: "group", "aria-label": label },
+    h("p", {}, h("strong", {}, label), " (shown only now; store it before leaving this page):"),
+    h("p", {}, code),
+    note && h("p", { class: "muted" }, note),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: async () => {
+        try { await navigator.clipboard.writeText(secret); copied.textContent = "Copied."; }
+        catch {
+          getSelection().selectAllChildren(code);
+          copied.textContent = "Copy failed: the text is selected, copy it with the keyboard.";
+        }
+      } }, `Copy ${/^[A-Z]{2}/.test(label) ? label : label.charAt(0).toLowerCase() + label.slice(1)}`),
+      copied));
+}
+
+/**
+ * A destructive button that asks first, in place: the control is swapped
+ * for a question with the confirming and the cancelling button, and focus
+ * follows so keyboard users land on the question.
+ */
+export function confirmButton(text, question, { confirm, run, describedBy }) {
+  const slot = h("span", { class: "confirm" });
+  const ask = () => {
+    const yes = h("button", { type: "button", class: "danger", onclick: () => run(yes) }, confirm);
+    const no = h("button", { type: "button", class: "secondary", onclick: () => { slot.replaceChildren(start); start.focus(); } }, "Cancel");
+    if (describedBy) yes.setAttribute("aria-describedby", describedBy);
+    slot.replaceChildren(h("span", { role: "alert" }, question), " ", yes, " ", no);
+    yes.focus();
+  };
+  const start = h("button", { type: "button", class: "secondary", onclick: ask }, text);
+  if (describedBy) start.setAttribute("aria-describedby", describedBy);
+  slot.append(start);
+  return slot;
 }
 
 /** The problem's detail as a sentence (the API writes it in lower case). */
 export function messageOf(e) {
   const text = e?.detail || e?.message || "Something went wrong";
-  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+  // "expires_at must be …" names a body field: keep it as the API spells it.
+  const namesField = /^[a-z]+_[a-z_]+\b/.test(text) || /^[a-z]+ must /.test(text);
+  const sentence = namesField ? text : text.charAt(0).toUpperCase() + text.slice(1);
   return /[.!?]$/.test(sentence) ? sentence : sentence + ".";
 }
 
