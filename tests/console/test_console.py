@@ -644,3 +644,31 @@ def test_an_admin_creates_an_api_key_shown_once_that_works_within_its_scopes_unt
     expect(page.get_by_text("Revoked Helpdesk sync.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Helpdesk sync")).to_have_count(0)
     assert requests.get(server.url("/v1/users"), headers=key, timeout=TIMEOUT).status_code == 401
+
+
+def test_a_remembered_device_skips_the_code_until_the_person_forgets_it(page, server):
+    agent, password = "remi@console.test", "remi's long password"
+    create_user(server, agent, password)
+    app = enroll_over_the_api(server, agent, password)
+
+    sign_in(page, agent, password)
+    heading(page, "Two-factor authentication").to_be_visible()
+    page.get_by_label("Authentication code", exact=True).fill(app.code())
+    page.get_by_label("Remember this device", exact=True).check()
+    page.get_by_role("button", name="Verify").click()
+    heading(page, "Profile").to_be_visible()
+    devices = page.get_by_role("table", name="Devices that skip the code")
+    expect(devices.get_by_role("row")).to_have_count(2)  # header + this device
+
+    # Next sign-in in this tab: the password, and no code.
+    sign_out(page)
+    sign_in(page, agent, password)
+    heading(page, "Profile").to_be_visible()
+    expect(page.get_by_role("table", name="Sign-in attempts, newest first").get_by_role("row").nth(1)).to_contain_text(
+        "Signed in on a remembered device")
+
+    page.get_by_role("button", name=re.compile("^Forget device")).click()
+    expect(page.get_by_text("No device skips the code.")).to_be_visible()
+    sign_out(page)
+    sign_in(page, agent, password)
+    heading(page, "Two-factor authentication").to_be_visible()

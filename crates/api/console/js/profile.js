@@ -80,7 +80,27 @@ export async function profileScreen() {
   let sessions = await sessionsCard();
   render("Profile",
     h("p", {}, `${me.name} · ${me.email} · ${me.organization.name} (${me.role})`),
-    twoFactor, password, sessions, await historyCard());
+    twoFactor, password, sessions, await devicesCard(), await historyCard());
+}
+
+/** Remembered devices: each skips the code at sign-in until forgotten. */
+async function devicesCard() {
+  const { items } = await api("GET", "/v1/me/devices");
+  const card = h("section", { class: "card", "aria-labelledby": "devices-heading" }, h("h2", { id: "devices-heading" }, "Remembered devices"));
+  if (!items.length) {
+    card.append(h("p", { class: "muted" }, "No device skips the code. Tick \u201cRemember this device\u201d at sign-in to add one."));
+    return card;
+  }
+  const rows = items.map((d) => [
+    d.client, d.ip || "—", d.user_agent || "—", when(d.created_at), d.last_used_at ? when(d.last_used_at) : "never", when(d.expires_at),
+    h("button", { type: "button", class: "secondary", "aria-label": `Forget device remembered ${when(d.created_at)} from ${d.ip || "unknown address"}`,
+      onclick: async () => {
+        await api("DELETE", `/v1/me/devices/${encodeURIComponent(d.id)}`);
+        card.replaceWith(await devicesCard());
+      } }, "Forget"),
+  ]);
+  card.append(table("Devices that skip the code", ["Client", "Address", "Browser", "Remembered", "Last used", "Until", "Action"], rows));
+  return card;
 }
 
 async function sessionsCard() {
@@ -113,7 +133,7 @@ const OUTCOMES = {
   success: "Signed in", otp_required: "Password accepted, code asked", enrollment_required: "Password accepted, setup asked",
   wrong_password: "Wrong password", wrong_code: "Wrong code", replayed_code: "Code used twice", challenge_expired: "Took too long",
   too_many_attempts: "Too many attempts", account_disabled: "Account disabled", throttled: "Throttled", locked: "Locked",
-  recovery_code: "Signed in with a recovery code", wrong_recovery_code: "Wrong recovery code", unknown_account: "Unknown account",
+  recovery_code: "Signed in with a recovery code", remembered_device: "Signed in on a remembered device", wrong_recovery_code: "Wrong recovery code", unknown_account: "Unknown account",
 };
 export const outcome = (o) => OUTCOMES[o] || o;
 

@@ -7,6 +7,12 @@ import { h, field, form, render } from "./ui.js";
 
 const CLIENT = "web";
 
+// The device token of "Remember this device". The console keeps it in
+// memory only, like its other tokens (nothing in localStorage), so it
+// skips the code for sign-ins in this tab until the page is reloaded. A
+// web app with a backend of its own would keep it in an HttpOnly cookie.
+let deviceToken = null;
+
 /** `done()` is called once tokens are held (after any recovery codes). */
 export function signInScreen({ done, notice }) {
   const f = form({
@@ -18,7 +24,9 @@ export function signInScreen({ done, notice }) {
     ],
     extra: [h("a", { href: "#/forgot-password" }, "Forgot password?")],
     onSubmit: async ({ email, password }) => {
-      const res = await request("POST", "/v1/auth/login", { body: { email, password, client: CLIENT } });
+      const body = { email, password, client: CLIENT };
+      if (deviceToken) body.device_token = deviceToken;
+      const res = await request("POST", "/v1/auth/login", { body });
       await next(res, done);
     },
   });
@@ -28,6 +36,7 @@ export function signInScreen({ done, notice }) {
 
 async function next(res, done) {
   if (res.status === "authenticated") {
+    if (res.device_token) deviceToken = res.device_token;
     signedIn(res);
     done();
   } else if (res.status === "otp_required") {
@@ -52,14 +61,17 @@ function codeStep(challenge, done) {
     toggle.textContent = recovery ? "Use an authentication code" : "Use a recovery code";
     (recovery ? recoveryField : codeField).querySelector("input").focus();
   } }, "Use a recovery code");
+  const remember = field("Remember this device", { name: "remember_device", type: "checkbox",
+    hint: "Skip the code on this device next time (the password is still asked)." });
   const f = form({
     label: "Second step",
     submit: "Verify",
-    fields: [codeField, recoveryField],
+    fields: [codeField, recoveryField, remember],
     extra: [toggle],
     onSubmit: async (v) => {
       const body = { challenge_token: challenge };
       if (recoveryField.hidden) body.code = v.code; else body.recovery_code = v.recovery_code;
+      if (v.remember_device) body.remember_device = true;
       await next(await request("POST", "/v1/auth/otp", { body }), done);
     },
   });

@@ -5,16 +5,18 @@
 import { api } from "./session.js";
 import { h, field, form, render, table, when, messageOf, checkboxes, checked, shownOnce, confirmButton } from "./ui.js";
 
-// The API takes audit action names; it has no endpoint listing them, so
-// the console carries the subscribable ones (auth-core's ACTIONS).
+// Subscriptions name webhook types (README "Notifications and webhooks");
+// the API has no endpoint listing them, so the console carries them, in
+// auth-core's order (tests/api/console.rs keeps the two in step).
 const EVENTS = [
-  "two_factor.enabled", "two_factor.disabled", "two_factor.enforced", "two_factor.requirement_lifted",
-  "two_factor.reset", "support.two_factor_reset", "two_factor.locked", "two_factor.recovery_code_used",
-  "two_factor.recovery_codes_replaced", "two_factor.enrollment_started",
-  "user.created", "user.updated", "user.disabled", "user.enabled", "user.removed", "user.invited",
-  "user.invitation_accepted", "user.password_changed", "user.unlocked", "support.unlocked",
-  "password.reset_sent", "password.reset", "session.refresh_token_reused", "login.new_device",
-  "organization.created", "organization.policy_changed", "api_key.created", "api_key.revoked", "webhook.test",
+  "organization.created", "organization.policy_changed", "user.created", "user.updated",
+  "user.disabled", "user.enabled", "password.changed", "account.unlocked",
+  "two_factor.enrollment_started", "two_factor.enabled", "two_factor.disabled",
+  "two_factor.required", "two_factor.requirement_lifted", "two_factor.reset", "account.locked",
+  "recovery_code.used", "recovery_codes.regenerated", "session.token_reused", "login.new_device",
+  "webhook.test", "user.removed", "user.invited", "user.invitation_accepted",
+  "password.reset_requested", "password.reset", "api_key.created", "api_key.revoked",
+  "step_up.failed",
 ];
 
 const ALL = "*";
