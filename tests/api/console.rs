@@ -166,10 +166,6 @@ fn the_console_offers_exactly_the_webhook_types_the_server_sends() {
     let script = include_str!("../../crates/api/console/js/webhooks.js");
     let start = script.find("const EVENTS = [").expect("the EVENTS list");
     let end = start + script[start..].find("];").expect("its end");
-    let offered: Vec<&str> = script[start..end]
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let offered: Vec<&str> = script[start..end].split('"').skip(1).step_by(2).collect();
     assert_eq!(offered, auth_core::events::webhook_types());
 }

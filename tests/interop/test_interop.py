@@ -253,7 +253,7 @@ def test_self_service_enrollment_login_replay_and_disable(server):
     # The confirming code's step is spent: the same code is refused.
     if current_step() <= confirm_step + 1:  # still inside the window
         r = post(server, "/v1/auth/otp", {"challenge_token": challenge["challenge_token"], "code": code})
-        assert_problem(r, 401, "invalid_code")
+        assert_problem(r, 401, "code_already_used")
 
     # 5. A code of a later step completes the login with amr pwd+otp.
     login_code, login_step = fresh_code(totp, after_step=confirm_step)

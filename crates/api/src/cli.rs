@@ -280,17 +280,19 @@ fn mail_letter(
         text: text.text,
         message_id: None,
     };
-    let mailer = Mailer::from_settings(settings).map_err(|e| e.to_string())?;
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("starting the mail client: {e}"))?
-        .block_on(mailer.send(&mail))
-        .map_err(|e| {
+        .map_err(|e| format!("starting the mail client: {e}"))?;
+    // The SMTP client starts its connection pool on the runtime.
+    runtime.block_on(async {
+        let mailer = Mailer::from_settings(settings).map_err(|e| e.to_string())?;
+        mailer.send(&mail).await.map_err(|e| {
             format!(
                 "the reset is recorded but the mail could not be sent ({e}); run the command again"
             )
         })
+    })
 }
 
 fn read_password_from_stdin() -> Result<Option<Password>, String> {
