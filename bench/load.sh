@@ -335,8 +335,10 @@ log "scenario 6: owners' logins while one address floods unknown-email logins (i
 db_env c
 start_server c "$WORK/c" AUTHGATE_TRUSTED_PROXIES=127.0.0.1/32 "${DB_ENV[@]}"
 C_PID=$SERVER_PID
+# Two workers: C keeps the default per-address share of the hashing pool
+# (AUTHGATE_HASH_PER_ADDRESS = cores), and the seeding comes from one address.
 run python3 "$BENCH/helper.py" seed-basic --url "$SERVER_URL" --admin-password="$ADMIN_PW" \
-  --users 16 --sessions 16 --out "$WORK/seed_c"
+  --users 16 --sessions 16 --workers 2 --out "$WORK/seed_c"
 flood_out="$WORK/flood.out"
 env BENCH_DIR="$BENCH" BENCH_THREADS=1 BENCH_FORWARDED_FOR=203.0.113.66 \
   wrk -t1 -c"$LOGIN_CONNS" -d"$(( PROBE_SECS + 4 ))s" --timeout 10s -s "$BENCH/flood.lua" "$SERVER_URL" >"$flood_out" 2>&1 &

@@ -230,7 +230,13 @@ impl Application {
         let edge = web::Data::new(EdgeConfig {
             trusted_proxies: settings.trusted_proxies.clone(),
         });
-        let openapi = ApiDoc::openapi();
+        // Served as one shared buffer: the document object itself (several
+        // MB of small maps) is not kept per worker.
+        let openapi = web::Bytes::from(
+            ApiDoc::openapi()
+                .to_json()
+                .map_err(|e| StartupError::Setup(format!("the OpenAPI document: {e}")))?,
+        );
         let origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             // Bearer tokens, no cookies: credentials are never allowed.
@@ -273,11 +279,23 @@ impl Application {
                 .configure(crate::console::configure)
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")
-                        .url("/openapi.json", openapi.clone())
                         // Off: the public validator would be sent the
                         // spec's URL from every browser that opens /docs.
-                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                        .config(
+                            utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none"),
+                        ),
                 )
+                .route("/openapi.json", {
+                    let openapi = openapi.clone();
+                    web::get().to(move || {
+                        let body = openapi.clone();
+                        async move {
+                            actix_web::HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(body)
+                        }
+                    })
+                })
                 .route(
                     "/docs",
                     web::get().to(|| async {
