@@ -255,7 +255,7 @@ def cmd_seed_otp(a):
                                      client_ip=ip)["challenge_token"]
                       for _ in range(a.challenges)]
         return {"challenges": challenges, "secret": enr["secret"], "confirmed_step": step,
-                "at": time.time()}
+                "at": time.time(), "ip": ip}
 
     rows, secs = parallel(a.users, one, a.workers, "2fa users")
     with open(a.out, "w") as f:
@@ -302,7 +302,10 @@ def cmd_otp_bodies(a):
             if p < len(steps):
                 code = totp_at_step(b32_secret(r["secret"]), steps[p])
                 body = {"challenge_token": r["challenges"][p], "code": code}
-                files[i % a.threads].write(json.dumps(body) + "\n")
+                # The code step comes from the address the user logged in
+                # from (as a real client's would), so it is no new sign-in.
+                prefix = f"{r['ip']}\t" if r.get("ip") else ""
+                files[i % a.threads].write(prefix + json.dumps(body) + "\n")
                 n += 1
         per_pass.append(n)
     for f in files:

@@ -1,5 +1,6 @@
 -- Scenario 2: POST /v1/auth/otp with fresh codes, each body sent once.
--- BENCH_FILE.<thread id>: this thread's {"challenge_token","code"} bodies,
+-- BENCH_FILE.<thread id>: this thread's {"challenge_token","code"} bodies
+-- (each optionally preceded by "address<TAB>", sent as X-Forwarded-For),
 -- written by `helper.py otp-bodies` in an order where a user's later code
 -- step always comes after its earlier one. When the file runs out the
 -- thread stops, so nothing is ever replayed; the rate is taken from the
@@ -30,6 +31,12 @@ function request()
     -- count as an error (401), never as a success.
     return wrk.format("POST", "/v1/auth/otp", json_headers,
       '{"challenge_token":"exhausted","code":"000000"}')
+  end
+  -- "address<TAB>body": the code step comes from the user's own address.
+  local ip, body = bodies[i]:match("^([^\t]+)\t(.*)$")
+  if ip then
+    return wrk.format("POST", "/v1/auth/otp",
+      { ["Content-Type"] = "application/json", ["X-Forwarded-For"] = ip }, body)
   end
   return wrk.format("POST", "/v1/auth/otp", json_headers, bodies[i])
 end

@@ -277,14 +277,12 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(routes::configure)
                 .configure(crate::console::configure)
-                .service(
-                    SwaggerUi::new("/docs/{_:.*}")
+                .service(SwaggerUi::new("/docs/{_:.*}")
                         // Off: the public validator would be sent the
                         // spec's URL from every browser that opens /docs.
                         .config(
                             utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none"),
-                        ),
-                )
+                        ))
                 .route("/openapi.json", {
                     let openapi = openapi.clone();
                     web::get().to(move || {
