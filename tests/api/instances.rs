@@ -15,10 +15,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_authgate");
 const EMAIL: &str = "boss@multi.test";
 const PASSWORD: &str = "multi instance password";
 
-/// A running `authgate serve`, killed on drop.
+/// A running `authgate serve`, killed on drop. Its log goes to a file,
+/// shown only when the test fails: a passing run prints none of the
+/// errors an outage test provokes on purpose.
 pub struct Instance {
     pub base: String,
     child: Child,
+    log: tempfile::NamedTempFile,
 }
 
 impl Instance {
@@ -35,6 +38,10 @@ impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+            eprintln!("--- log of authgate at {} ---\n{log}", self.base);
+        }
     }
 }
 
@@ -52,9 +59,11 @@ fn command(env: &[(&str, String)]) -> Command {
 /// Starts `authgate serve` on a free port; returns it with what it printed
 /// before listening (the bootstrap admin's password, on an empty database).
 pub fn start(env: &[(&str, String)]) -> (Instance, Vec<String>) {
+    let log = tempfile::NamedTempFile::new().unwrap();
     let mut child = command(env)
         .env("AUTHGATE_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::piped())
+        .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
     let mut printed = Vec::new();
@@ -65,6 +74,7 @@ pub fn start(env: &[(&str, String)]) -> (Instance, Vec<String>) {
                 Instance {
                     base: addr.to_owned(),
                     child,
+                    log,
                 },
                 printed,
             );
@@ -72,7 +82,8 @@ pub fn start(env: &[(&str, String)]) -> (Instance, Vec<String>) {
         printed.push(line);
     }
     let status = child.wait().unwrap();
-    panic!("authgate exited before listening ({status}): {printed:?}");
+    let log = std::fs::read_to_string(log.path()).unwrap_or_default();
+    panic!("authgate exited before listening ({status}): {printed:?}\n{log}");
 }
 
 async fn post(client: &reqwest::Client, base: &str, path: &str, body: Value) -> (u16, Value) {
