@@ -328,3 +328,59 @@ async fn a_recovery_code_gets_the_owner_through_a_wait_that_wrong_codes_caused()
     assert_eq!(done.assert_ok()["status"], "authenticated");
     assert_eq!(done.body["amr"], json!(["pwd", "otp"]));
 }
+
+#[tokio::test]
+async fn racing_recovery_codes_on_one_challenge_spend_exactly_one() {
+    let app = spawn_app().await;
+    let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = app
+        .post(
+            "/v1/me/two-factor/enrollment",
+            json!({"password": ADMIN_PASSWORD}),
+            Some(&token),
+        )
+        .await;
+    let mut auth = app.authenticator(r.assert_ok()["secret"].as_str().unwrap());
+    let code = auth.fresh_code().await;
+    let confirmed = app
+        .post(
+            "/v1/me/two-factor/enrollment/confirm",
+            json!({"code": code}),
+            Some(&token),
+        )
+        .await;
+    let codes: Vec<String> = confirmed.assert_ok()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let challenge = r.body["challenge_token"].as_str().unwrap().to_owned();
+    let tasks: Vec<_> = codes[..5]
+        .iter()
+        .map(|rc| {
+            let req = app
+                .client
+                .post(app.url("/v1/auth/otp"))
+                .json(&json!({"challenge_token": challenge, "recovery_code": rc}));
+            tokio::spawn(async move { req.send().await.unwrap().json::<Value>().await.unwrap() })
+        })
+        .collect();
+    let mut signed_in = None;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body["status"] == "authenticated" {
+            assert!(signed_in.is_none(), "one challenge, one sign-in");
+            signed_in = Some(body["access_token"].as_str().unwrap().to_owned());
+        }
+    }
+    let access = signed_in.expect("one of them signed in");
+    let me = app.get("/v1/me", Some(&access)).await;
+    assert_eq!(
+        me.assert_ok()["two_factor"]["recovery_codes_remaining"],
+        9,
+        "the losers' recovery codes are still good"
+    );
+}

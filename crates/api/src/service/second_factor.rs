@@ -7,6 +7,7 @@ use auth_core::{
     enrollment::{EnabledFactor, TwoFactor, VerifyError},
     events::{Actor, SecurityEvent},
     ids::FactorId,
+    opaque_token::TokenHash,
     outcome::LoginOutcome,
     recovery::RecoveryCode,
     throttle::{ThrottleState, Verdict},
@@ -51,6 +52,15 @@ impl Services {
             let user = &live.user;
             // Serializes concurrent attempts on this account, across instances.
             tx.lock_user(&user.id)?;
+            // Another submission on this challenge may have finished while
+            // this one waited for the lock: look again, so that a used
+            // challenge can never spend a second recovery code.
+            if !tx
+                .challenge_by_token(&TokenHash::of(token))?
+                .is_some_and(|(_, consumed)| !consumed)
+            {
+                return refuse(Refusal::InvalidChallenge);
+            }
             let throttle = tx.otp_throttle(&user.id)?;
             let verdict = self.policy.second_factor.check(&throttle, now);
             let waiting = matches!(verdict, Verdict::Wait { .. });
