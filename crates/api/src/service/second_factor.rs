@@ -55,9 +55,9 @@ impl Services {
             // Another submission on this challenge may have finished while
             // this one waited for the lock: look again, so that a used
             // challenge can never spend a second recovery code.
-            if !tx
+            if tx
                 .challenge_by_token(&TokenHash::of(token))?
-                .is_some_and(|(_, consumed)| !consumed)
+                .is_none_or(|(_, consumed)| consumed)
             {
                 return refuse(Refusal::InvalidChallenge);
             }
