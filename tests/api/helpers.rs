@@ -354,6 +354,15 @@ pub fn claims(jwt: &str) -> Value {
 /// Enables 2FA for the holder of `token` (whose password is `password`)
 /// through the profile endpoints.
 pub async fn enable_two_factor(app: &TestApp, token: &str, password: &str) -> Authenticator {
+    enable_two_factor_with_codes(app, token, password).await.0
+}
+
+/// The same, also returning the ten recovery codes shown on enabling.
+pub async fn enable_two_factor_with_codes(
+    app: &TestApp,
+    token: &str,
+    password: &str,
+) -> (Authenticator, Vec<String>) {
     let r = app
         .post(
             "/v1/me/two-factor/enrollment",
@@ -371,7 +380,13 @@ pub async fn enable_two_factor(app: &TestApp, token: &str, password: &str) -> Au
         )
         .await;
     assert_eq!(r.assert_ok()["status"], "enabled");
-    auth
+    let codes = r.body["recovery_codes"]
+        .as_array()
+        .expect("recovery codes on enabling")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (auth, codes)
 }
 
 /// Logs in with password and code; returns the token body.

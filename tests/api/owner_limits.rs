@@ -273,26 +273,8 @@ async fn the_owner_sending_one_code_from_two_devices_is_told_to_wait_and_never_t
 async fn a_recovery_code_gets_the_owner_through_a_wait_that_wrong_codes_caused() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = app
-        .post(
-            "/v1/me/two-factor/enrollment",
-            json!({"password": ADMIN_PASSWORD}),
-            Some(&token),
-        )
-        .await;
-    let mut auth = app.authenticator(r.assert_ok()["secret"].as_str().unwrap());
-    let code = auth.fresh_code().await;
-    let confirmed = app
-        .post(
-            "/v1/me/two-factor/enrollment/confirm",
-            json!({"code": code}),
-            Some(&token),
-        )
-        .await;
-    let recovery = confirmed.assert_ok()["recovery_codes"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (auth, codes) = enable_two_factor_with_codes(&app, &token, ADMIN_PASSWORD).await;
+    let recovery = codes[0].clone();
     // Somebody who knows the password guesses codes until a wait begins.
     let mut waiting = false;
     for _ in 0..10 {
@@ -333,28 +315,7 @@ async fn a_recovery_code_gets_the_owner_through_a_wait_that_wrong_codes_caused()
 async fn racing_recovery_codes_on_one_challenge_spend_exactly_one() {
     let app = spawn_app().await;
     let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = app
-        .post(
-            "/v1/me/two-factor/enrollment",
-            json!({"password": ADMIN_PASSWORD}),
-            Some(&token),
-        )
-        .await;
-    let mut auth = app.authenticator(r.assert_ok()["secret"].as_str().unwrap());
-    let code = auth.fresh_code().await;
-    let confirmed = app
-        .post(
-            "/v1/me/two-factor/enrollment/confirm",
-            json!({"code": code}),
-            Some(&token),
-        )
-        .await;
-    let codes: Vec<String> = confirmed.assert_ok()["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let (_, codes) = enable_two_factor_with_codes(&app, &token, ADMIN_PASSWORD).await;
 
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let challenge = r.body["challenge_token"].as_str().unwrap().to_owned();
