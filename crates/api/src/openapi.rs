@@ -61,20 +61,9 @@ impl Modify for ClientContract {
                 .properties
                 .insert("code".into(), RefOr::T(Schema::Object(code)));
         }
-        for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.delete,
-                &mut item.put,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if op.security.is_none() {
-                    op.security = Some(Vec::new());
-                }
+        for op in operations_mut(openapi) {
+            if op.security.is_none() {
+                op.security = Some(Vec::new());
             }
         }
         openapi.servers = Some(vec![utoipa::openapi::Server::new("/")]);

@@ -81,6 +81,10 @@ id_type!(
     /// A partner API key (its id, never the key itself).
     ApiKeyId
 );
+id_type!(
+    /// A remembered device (its id, never its device token).
+    DeviceId
+);
 
 fn is_external_id(s: &str) -> bool {
     (1..=MAX_EXTERNAL_LEN).contains(&s.len())

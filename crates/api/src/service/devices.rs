@@ -4,7 +4,7 @@
 
 use auth_core::{
     identity::ClientKind,
-    ids::UserId,
+    ids::DeviceId,
     opaque_token::{OpaqueToken, TokenHash},
     remembered_device::RememberDays,
     throttle::Verdict,
@@ -44,7 +44,7 @@ impl Services {
             return Ok(None);
         };
         let token = OpaqueToken::generate("dt", &mut OsRng);
-        let id = UserId::generate(&mut OsRng);
+        let id = DeviceId::generate(&mut OsRng);
         tx.remember_device(&NewDevice {
             id: id.as_str(),
             user_id: &user.id,
