@@ -107,8 +107,16 @@ async fn login(client: &reqwest::Client, base: &str) -> (u16, Value) {
     .await
 }
 
-#[tokio::test]
-async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
+/// Two `authgate serve` processes on one database (the test's SQLite file
+/// or PostgreSQL schema), with an organization made by the CLI first.
+struct Pair {
+    a: Instance,
+    b: Instance,
+    _dir: tempfile::TempDir,
+    _db: TestDb,
+}
+
+fn two_instances() -> Pair {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::new();
     let mut env = vec![(
@@ -134,6 +142,17 @@ async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
     assert!(create.wait().unwrap().success());
     let (a, _) = start(&env);
     let (b, _) = start(&env);
+    Pair {
+        a,
+        b,
+        _dir: dir,
+        _db: db,
+    }
+}
+
+#[tokio::test]
+async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
+    let Pair { a, b, _dir, _db } = two_instances();
     let client = reqwest::Client::new();
 
     // Enroll through A.
@@ -420,4 +439,120 @@ async fn a_database_outage_gives_503_and_service_resumes_without_a_restart() {
         .await
         .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn two_instances_accept_a_code_from_the_second_authenticator_exactly_once() {
+    let Pair { a, b, _dir, _db } = two_instances();
+    let client = reqwest::Client::new();
+    let (_, tokens) = login(&client, &a.base).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let send = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&access)
+            .json(&body)
+            .send()
+    };
+    // The first authenticator through A, the second through B.
+    let e: Value = send(
+        &a.base,
+        "/v1/me/two-factor/enrollment",
+        json!({"password": PASSWORD}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mut first = Authenticator::from_base32(e["secret"].as_str().unwrap());
+    let r = send(
+        &a.base,
+        "/v1/me/two-factor/enrollment/confirm",
+        json!({"code": first.fresh_code().await}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let added: Value = send(
+        &b.base,
+        "/v1/me/two-factor/authenticators",
+        json!({"name": "Second", "password": PASSWORD, "code": first.fresh_code().await}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = added["id"].as_str().expect("added").to_owned();
+    let mut second = Authenticator::from_base32(added["secret"].as_str().unwrap());
+    let r = send(
+        &a.base,
+        &format!("/v1/me/two-factor/authenticators/{id}/confirm"),
+        json!({"code": second.fresh_code().await}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "confirmed through A what B added");
+
+    // 20 challenges, half from each instance; one code of the second
+    // authenticator sent to all of them at once, crosswise.
+    let mut challenges = Vec::new();
+    for i in 0..20 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let (status, ch) = login(&client, base).await;
+        assert_eq!(status, 200, "{ch}");
+        challenges.push(ch["challenge_token"].as_str().unwrap().to_owned());
+    }
+    let code = second.fresh_code().await;
+    let tasks: Vec<_> = challenges
+        .into_iter()
+        .enumerate()
+        .map(|(i, challenge)| {
+            let url = format!("{}/v1/auth/otp", if i % 2 == 0 { &b.base } else { &a.base });
+            let req = client
+                .post(url)
+                .json(&json!({"challenge_token": challenge, "code": code}));
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                (status, body)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    for (status, body) in &answers {
+        if *status != 200 {
+            assert_eq!(
+                (*status, body["code"].as_str()),
+                (401, Some("code_already_used")),
+                "{answers:?}"
+            );
+        }
+    }
+    // The history names the second authenticator for the one success.
+    let winner = &answers.iter().find(|(s, _)| *s == 200).unwrap().1;
+    let history: Value = client
+        .get(format!("{}/v1/me/login-history?limit=50", b.base))
+        .bearer_auth(winner["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let successes: Vec<&Value> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "success" && e["authenticator"]["id"] == id.as_str())
+        .collect();
+    assert_eq!(successes.len(), 1, "{history}");
+    assert_eq!(successes[0]["authenticator"]["name"], "Second");
 }

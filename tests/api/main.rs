@@ -6,6 +6,7 @@ mod helpers;
 mod account_recovery;
 mod architecture;
 mod attacks;
+mod authenticators;
 mod cli;
 mod console;
 mod docker;

@@ -21,6 +21,7 @@
 use std::time::Duration;
 
 use crate::{
+    drift::Drift,
     totp::{OtpCode, TimeStep, TotpParams, TotpSecret},
     UnixTime,
 };
@@ -166,6 +167,8 @@ impl PendingEnrollment {
             secret: self.secret,
             enabled_at: now,
             last_used_step: Some(step),
+            // The first code already says how far off the phone's clock is.
+            drift: Drift::NONE.learn(step, params, now),
             source,
         })
     }
@@ -177,25 +180,38 @@ pub struct EnabledFactor {
     pub enabled_at: UnixTime,
     /// The latest step accepted; codes of this step or earlier are refused.
     pub last_used_step: Option<TimeStep>,
+    /// How far this authenticator's clock is off (`crate::drift`).
+    pub drift: Drift,
     pub source: EnrollmentSource,
 }
 
+/// A code accepted by one authenticator: the step to mark used and the
+/// drift learned from it, to be stored together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub step: TimeStep,
+    pub drift: Drift,
+}
+
 impl EnabledFactor {
-    /// The step of `code` if it is valid and newer than any step used
-    /// before. Storage must still record that step atomically, since two
-    /// requests can pass this check at once.
+    /// The step of `code` if it is valid (in the window around the learned
+    /// drift) and newer than any step used before. Storage must still record
+    /// that step atomically, since two requests can pass this check at once.
     pub fn verify(
         &self,
         code: &OtpCode,
         now: UnixTime,
         params: &TotpParams,
-    ) -> Result<TimeStep, VerifyError> {
+    ) -> Result<Accepted, VerifyError> {
         let step = params
-            .verify(&self.secret, code, now)
+            .verify_around(&self.secret, code, self.drift.centre(params, now))
             .ok_or(VerifyError::InvalidCode)?;
         match self.last_used_step {
             Some(last) if step <= last => Err(VerifyError::Replayed),
-            _ => Ok(step),
+            _ => Ok(Accepted {
+                step,
+                drift: self.drift.learn(step, params, now),
+            }),
         }
     }
 }
@@ -309,6 +325,7 @@ mod tests {
             secret: secret(1),
             enabled_at: T0,
             last_used_step: Some(p().step_at(T0)),
+            drift: Drift::NONE,
             source: EnrollmentSource::SelfService,
         };
         let previous = p().code_at_step(&secret(1), TimeStep(p().step_at(T0).0 - 1));

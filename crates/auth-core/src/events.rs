@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    authenticators::AuthenticatorRef,
     enrollment::EnrollmentSource,
     identity::{ClientKind, Role},
     ids::{ApiKeyId, SessionId, UserId},
@@ -95,10 +96,30 @@ pub enum SecurityEvent {
     },
     #[serde(rename = "two_factor.enrollment_started")]
     EnrollmentStarted {},
+    /// The first authenticator was confirmed: 2FA is on.
     #[serde(rename = "two_factor.enabled")]
-    TwoFactorEnabled { source: EnrollmentSource },
+    TwoFactorEnabled {
+        source: EnrollmentSource,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authenticator: Option<AuthenticatorRef>,
+    },
+    /// 2FA is off: turned off, or its last authenticator removed (named).
     #[serde(rename = "two_factor.disabled")]
-    TwoFactorDisabled {},
+    TwoFactorDisabled {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authenticator: Option<AuthenticatorRef>,
+    },
+    /// Another authenticator was confirmed while 2FA was already on.
+    #[serde(rename = "two_factor.authenticator_added")]
+    AuthenticatorAdded { authenticator: AuthenticatorRef },
+    /// One of several authenticators was removed; 2FA stays on.
+    #[serde(rename = "two_factor.authenticator_removed")]
+    AuthenticatorRemoved { authenticator: AuthenticatorRef },
+    #[serde(rename = "two_factor.authenticator_renamed")]
+    AuthenticatorRenamed {
+        authenticator_id: crate::ids::FactorId,
+        name: Change<String>,
+    },
     /// An admin now requires 2FA of the user (at creation or later).
     #[serde(rename = "two_factor.enforced")]
     TwoFactorRequired {
@@ -133,7 +154,12 @@ pub enum SecurityEvent {
     RefreshTokenReused { session_id: SessionId },
     /// A login from a client and address never seen on the account before.
     #[serde(rename = "login.new_device")]
-    NewDeviceLogin { client: ClientKind },
+    NewDeviceLogin {
+        client: ClientKind,
+        /// The authenticator whose code completed the login, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authenticator: Option<AuthenticatorRef>,
+    },
     /// An admin asked for a test delivery to one webhook endpoint.
     #[serde(rename = "webhook.test")]
     WebhookTest { endpoint_id: String },
@@ -203,6 +229,9 @@ pub const ACTIONS: &[&str] = &[
     "two_factor.enrollment_started",
     "two_factor.enabled",
     "two_factor.disabled",
+    "two_factor.authenticator_added",
+    "two_factor.authenticator_removed",
+    "two_factor.authenticator_renamed",
     "two_factor.enforced",
     "two_factor.requirement_lifted",
     "two_factor.reset",
@@ -244,6 +273,9 @@ const WEBHOOK_TYPES: &[(&str, &str)] = &[
     ),
     ("two_factor.enabled", "two_factor.enabled"),
     ("two_factor.disabled", "two_factor.disabled"),
+    ("two_factor.authenticator_added", "authenticator.added"),
+    ("two_factor.authenticator_removed", "authenticator.removed"),
+    ("two_factor.authenticator_renamed", "authenticator.renamed"),
     ("two_factor.enforced", "two_factor.required"),
     (
         "two_factor.requirement_lifted",
@@ -308,6 +340,8 @@ pub fn webhook_types() -> Vec<&'static str> {
 pub const NOTIFIED_ACTIONS: &[&str] = &[
     "two_factor.enabled",
     "two_factor.disabled",
+    "two_factor.authenticator_added",
+    "two_factor.authenticator_removed",
     "two_factor.reset",
     "support.two_factor_reset",
     "two_factor.enforced",
@@ -398,11 +432,25 @@ mod tests {
     fn events_split_into_the_stored_action_and_details() {
         let e = SecurityEvent::TwoFactorEnabled {
             source: EnrollmentSource::SelfService,
+            authenticator: None,
         };
         assert_eq!(e.action(), "two_factor.enabled");
         assert_eq!(e.details(), json!({"source": "self"}));
-        let empty = SecurityEvent::TwoFactorDisabled {};
+        let empty = SecurityEvent::TwoFactorDisabled {
+            authenticator: None,
+        };
         assert_eq!(empty.details(), json!({}));
+        let named = SecurityEvent::AuthenticatorAdded {
+            authenticator: AuthenticatorRef {
+                id: crate::ids::FactorId::from_stored("f1".into()),
+                name: "Work phone".into(),
+            },
+        };
+        assert_eq!(
+            named.details(),
+            json!({"authenticator": {"id": "f1", "name": "Work phone"}})
+        );
+        assert_eq!(named.webhook_type(), "authenticator.added");
     }
 
     #[test]
@@ -439,7 +487,9 @@ mod tests {
             renamed.without_personal_data().details()["name"],
             json!(REMOVED)
         );
-        let enabled = SecurityEvent::TwoFactorDisabled {};
+        let enabled = SecurityEvent::TwoFactorDisabled {
+            authenticator: None,
+        };
         assert_eq!(enabled.clone().without_personal_data(), enabled);
     }
 
@@ -469,6 +519,7 @@ mod tests {
         }
         let e = SecurityEvent::NewDeviceLogin {
             client: ClientKind::Web,
+            authenticator: None,
         };
         assert!(ACTIONS.contains(&e.action().as_str()));
         assert_eq!(e.details(), json!({"client": "web"}));
@@ -487,6 +538,9 @@ mod tests {
         for (from, to) in [
             ("two_factor.enabled", "two_factor.enabled"),
             ("two_factor.disabled", "two_factor.disabled"),
+            ("two_factor.authenticator_added", "authenticator.added"),
+            ("two_factor.authenticator_removed", "authenticator.removed"),
+            ("two_factor.authenticator_renamed", "authenticator.renamed"),
             ("two_factor.reset", "two_factor.reset"),
             ("support.two_factor_reset", "two_factor.reset"),
             ("two_factor.enforced", "two_factor.required"),

@@ -5,8 +5,10 @@
 //! any instant and with any random source.
 
 pub mod api_key;
+pub mod authenticators;
 pub mod client_address;
 pub mod delivery;
+pub mod drift;
 pub mod enrollment;
 pub mod events;
 pub mod identity;

@@ -66,6 +66,19 @@ impl SecondFactorPolicy {
         }
     }
 
+    /// The policy for a user with `authenticators` confirmed authenticators:
+    /// a guess is checked against each of them, so it has that many times
+    /// the codes to hit, and the budget refills that many times slower. The
+    /// yearly bound stays the same whatever the user holds (SECURITY.md).
+    #[must_use]
+    pub fn for_authenticators(&self, authenticators: usize) -> Self {
+        let n = u32::try_from(authenticators.max(1)).unwrap_or(u32::MAX);
+        Self {
+            refill_interval: self.refill_interval.saturating_mul(n),
+            ..*self
+        }
+    }
+
     fn tolerance(&self) -> Duration {
         self.refill_interval * self.burst.saturating_sub(1)
     }
@@ -238,16 +251,20 @@ mod tests {
 
     #[test]
     fn a_year_of_guessing_stays_below_one_in_a_thousand() {
+        // A guess is checked against every authenticator of the user: with
+        // n of them it has n × (2w+1) codes to hit.
         for window in 0..=3u8 {
-            let p = SecondFactorPolicy::for_window(window);
-            let codes_per_guess = f64::from(2 * u32::from(window) + 1);
-            for victim in [false, true] {
-                let guesses = guesses_in_a_year(&p, victim);
-                let success = guesses as f64 * codes_per_guess / 1e6;
-                assert!(
-                    success < 1e-3,
-                    "window {window}, victim {victim}: {guesses} guesses → {success}"
-                );
+            for authenticators in 1..=crate::authenticators::MAX_AUTHENTICATORS {
+                let p = SecondFactorPolicy::for_window(window).for_authenticators(authenticators);
+                let codes_per_guess = f64::from(2 * u32::from(window) + 1) * authenticators as f64;
+                for victim in [false, true] {
+                    let guesses = guesses_in_a_year(&p, victim);
+                    let success = guesses as f64 * codes_per_guess / 1e6;
+                    assert!(
+                        success < 1e-3,
+                        "window {window}, {authenticators} authenticators, victim {victim}: {guesses} guesses → {success}"
+                    );
+                }
             }
         }
     }

@@ -173,6 +173,13 @@ impl TotpParams {
         TimeStep(now.as_secs().div_euclid(i64::from(self.period_secs.max(1))))
     }
 
+    /// Where `now` lies, in sixteenths of a step since the epoch: the unit
+    /// the learned clock drift is kept in.
+    pub fn sixteenths_at(&self, now: UnixTime) -> i64 {
+        let period_ms = i64::from(self.period_secs.max(1)) * 1000;
+        now.as_millis().saturating_mul(16).div_euclid(period_ms)
+    }
+
     /// When the step after the current one begins: the earliest moment a
     /// fresh code exists, for "this code was already used; wait for the next".
     pub fn next_step_at(&self, now: UnixTime) -> UnixTime {
@@ -209,7 +216,19 @@ impl TotpParams {
     /// When a code matches several steps (one chance in a million), the
     /// latest wins, so a replay check built on it is never weaker.
     pub fn verify(&self, secret: &TotpSecret, code: &OtpCode, now: UnixTime) -> Option<TimeStep> {
-        let current = self.step_at(now).0;
+        self.verify_around(secret, code, self.step_at(now))
+    }
+
+    /// The same, with the window around `centre` rather than the current
+    /// step: where an authenticator whose clock is off shows its codes
+    /// (`crate::drift`). The window keeps its width; only its centre moves.
+    pub fn verify_around(
+        &self,
+        secret: &TotpSecret,
+        code: &OtpCode,
+        centre: TimeStep,
+    ) -> Option<TimeStep> {
+        let current = centre.0;
         let window = i64::from(self.window);
         let mut matched = None;
         for step in (current - window)..=(current + window) {

@@ -1,9 +1,11 @@
-//! Authenticators: one row per TOTP secret, keyed by its own id. The
-//! product allows one per user today (a unique index enforces it); the
-//! queries below already address an authenticator by its id.
+//! Authenticators: one row per TOTP secret, keyed by its own id. A user
+//! holds several confirmed ones (the application caps them) and at most
+//! one pending; `auth_core::authenticators` holds the rules.
 
 use auth_core::{
-    enrollment::{EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactor, TwoFactorStatus},
+    authenticators::{AuthenticatorName, Confirmed, Keyring, Pending},
+    drift::Drift,
+    enrollment::{Accepted, EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactorStatus},
     ids::{FactorId, UserId},
     totp::{Algorithm, TimeStep, TotpSecret},
     UnixTime,
@@ -15,7 +17,8 @@ use crate::{error::corrupt, schema::authenticators as au, StoreError, Tx};
 const PENDING: &str = "pending";
 const ENABLED: &str = "enabled";
 
-/// The name an authenticator gets until the user names it.
+/// The name an authenticator gets when the user was not asked for one
+/// (the first one, set up through the enrollment endpoints).
 pub const DEFAULT_AUTHENTICATOR_NAME: &str = "Authenticator";
 
 #[derive(Queryable, Selectable)]
@@ -31,17 +34,8 @@ struct AuthenticatorRow {
     last_used_step: Option<i64>,
     created_at: i64,
     enabled_at: Option<i64>,
-}
-
-/// A user's authenticator as stored: its id and name, its state in the
-/// enrollment state machine and the algorithm it was made with.
-#[derive(Clone, Debug)]
-pub struct StoredFactor {
-    /// `None` when the user has no authenticator.
-    pub id: Option<FactorId>,
-    pub name: Option<String>,
-    pub state: TwoFactor,
-    pub algorithm: Algorithm,
+    last_used_at: Option<i64>,
+    drift_sixteenths: i32,
 }
 
 /// A new pending authenticator.
@@ -49,82 +43,122 @@ pub struct StoredFactor {
 pub struct NewFactor<'a> {
     pub id: &'a FactorId,
     pub user_id: &'a UserId,
-    pub name: &'a str,
+    pub name: &'a AuthenticatorName,
     pub pending: &'a PendingEnrollment,
     pub algorithm: Algorithm,
 }
 
-pub(crate) fn status_of(state: Option<&str>) -> Result<TwoFactorStatus, StoreError> {
-    match state {
-        None => Ok(TwoFactorStatus::Disabled),
-        Some(PENDING) => Ok(TwoFactorStatus::Pending),
-        Some(ENABLED) => Ok(TwoFactorStatus::Enabled),
-        Some(other) => Err(corrupt(format!("unknown authenticator state {other:?}"))),
+/// The status a set of stored states amounts to: enabled while any one is.
+pub(crate) fn status_of_states<'a>(
+    states: impl IntoIterator<Item = &'a str>,
+) -> Result<TwoFactorStatus, StoreError> {
+    let mut status = TwoFactorStatus::Disabled;
+    for state in states {
+        match state {
+            ENABLED => return Ok(TwoFactorStatus::Enabled),
+            PENDING => status = TwoFactorStatus::Pending,
+            other => return Err(corrupt(format!("unknown authenticator state {other:?}"))),
+        }
     }
+    Ok(status)
+}
+
+/// The status from `max(state)` over a user's rows: `enabled` sorts after
+/// `pending`, so the greatest state is the one that counts.
+pub(crate) fn status_of(state: Option<&str>) -> Result<TwoFactorStatus, StoreError> {
+    status_of_states(state)
+}
+
+enum Row {
+    Confirmed(Confirmed),
+    Pending(Pending),
 }
 
 impl Tx<'_> {
-    /// The user's authenticator, with its secret decrypted.
-    pub fn two_factor(&mut self, user_id: &UserId) -> Result<StoredFactor, StoreError> {
-        let Some(row) = au::table
-            .filter(au::user_id.eq(user_id.as_str()))
-            .select(AuthenticatorRow::as_select())
-            // At most one row (a unique index); no `LIMIT ?`, which SQLite
-            // would prepare again on every run.
-            .get_result(self.conn)
-            .optional()?
-        else {
-            return Ok(StoredFactor {
-                id: None,
-                name: None,
-                state: TwoFactor::Disabled,
-                algorithm: Algorithm::default(),
-            });
-        };
+    fn open_row(&self, row: AuthenticatorRow) -> Result<Row, StoreError> {
+        // Sealed with the user's id as associated data: a row copied to
+        // another user does not decrypt.
         let secret =
             TotpSecret::from_bytes(self.secrets.open(&row.secret_ciphertext, &row.user_id)?)
                 .map_err(corrupt)?;
         let algorithm = row.algorithm.parse().map_err(corrupt)?;
-        let state = match row.state.as_str() {
-            PENDING => TwoFactor::Pending(PendingEnrollment {
-                secret,
-                started_at: UnixTime::from_millis(row.created_at),
+        let id = FactorId::from_stored(row.id);
+        let name = AuthenticatorName::from_stored(row.name);
+        let created_at = UnixTime::from_millis(row.created_at);
+        Ok(match row.state.as_str() {
+            PENDING => Row::Pending(Pending {
+                id,
+                name,
+                algorithm,
+                enrollment: PendingEnrollment {
+                    secret,
+                    started_at: created_at,
+                },
             }),
-            ENABLED => TwoFactor::Enabled(EnabledFactor {
-                secret,
-                enabled_at: UnixTime::from_millis(
-                    row.enabled_at
-                        .ok_or_else(|| corrupt("enabled authenticator without enabled_at"))?,
-                ),
-                last_used_step: row.last_used_step.map(TimeStep),
-                source: row
-                    .source
-                    .as_deref()
-                    .and_then(EnrollmentSource::parse)
-                    .ok_or_else(|| corrupt("enabled authenticator without a valid source"))?,
+            ENABLED => Row::Confirmed(Confirmed {
+                id,
+                name,
+                algorithm,
+                factor: EnabledFactor {
+                    secret,
+                    enabled_at: UnixTime::from_millis(
+                        row.enabled_at
+                            .ok_or_else(|| corrupt("enabled authenticator without enabled_at"))?,
+                    ),
+                    last_used_step: row.last_used_step.map(TimeStep),
+                    drift: Drift::from_sixteenths(i64::from(row.drift_sixteenths)),
+                    source: row
+                        .source
+                        .as_deref()
+                        .and_then(EnrollmentSource::parse)
+                        .ok_or_else(|| corrupt("enabled authenticator without a valid source"))?,
+                },
+                created_at,
+                last_used_at: row.last_used_at.map(UnixTime::from_millis),
             }),
             other => return Err(corrupt(format!("unknown authenticator state {other:?}"))),
-        };
-        Ok(StoredFactor {
-            id: Some(FactorId::from_stored(row.id)),
-            name: Some(row.name),
-            state,
-            algorithm,
         })
+    }
+
+    /// Every authenticator of the user, secrets decrypted: confirmed ones
+    /// oldest first, and the pending one if any.
+    pub fn keyring(&mut self, user_id: &UserId) -> Result<Keyring, StoreError> {
+        let rows = au::table
+            .filter(au::user_id.eq(user_id.as_str()))
+            .order((au::created_at.asc(), au::id.asc()))
+            .select(AuthenticatorRow::as_select())
+            .load(self.conn)?;
+        let mut ring = Keyring::default();
+        for row in rows {
+            match self.open_row(row)? {
+                Row::Confirmed(c) => ring.confirmed.push(c),
+                // At most one is kept (`save_pending_factor`); the newest wins.
+                Row::Pending(p) => ring.pending = Some(p),
+            }
+        }
+        Ok(ring)
     }
 
     /// The state only: no secret is read or decrypted.
     pub fn two_factor_status(&mut self, user_id: &UserId) -> Result<TwoFactorStatus, StoreError> {
-        let state = au::table
+        let states: Vec<String> = au::table
             .filter(au::user_id.eq(user_id.as_str()))
             .select(au::state)
-            .get_result::<String>(self.conn)
-            .optional()?;
-        status_of(state.as_deref())
+            .load(self.conn)?;
+        status_of_states(states.iter().map(String::as_str))
+    }
+
+    /// How many confirmed authenticators the user has.
+    pub fn authenticator_count(&mut self, user_id: &UserId) -> Result<i64, StoreError> {
+        Ok(au::table
+            .filter(au::user_id.eq(user_id.as_str()))
+            .filter(au::state.eq(ENABLED))
+            .count()
+            .get_result(self.conn)?)
     }
 
     /// Stores a new pending authenticator, replacing any earlier pending
-    /// one of the user. The caller has checked that none is enabled.
+    /// one of the user. The caller checked the cap.
     pub fn save_pending_factor(&mut self, new: &NewFactor<'_>) -> Result<(), StoreError> {
         diesel::delete(
             au::table
@@ -139,7 +173,7 @@ impl Tx<'_> {
             .values((
                 au::id.eq(new.id.as_str()),
                 au::user_id.eq(new.user_id.as_str()),
-                au::name.eq(new.name),
+                au::name.eq(new.name.as_str()),
                 au::state.eq(PENDING),
                 au::secret_ciphertext.eq(sealed),
                 au::algorithm.eq(new.algorithm.as_str()),
@@ -150,7 +184,7 @@ impl Tx<'_> {
     }
 
     /// Turns the pending authenticator `id`, begun at `started_at`, into
-    /// an enabled one. False when it was replaced or removed meanwhile.
+    /// a confirmed one. False when it was replaced or removed meanwhile.
     pub fn enable_factor(
         &mut self,
         id: &FactorId,
@@ -167,40 +201,77 @@ impl Tx<'_> {
             au::state.eq(ENABLED),
             au::enabled_at.eq(factor.enabled_at.as_millis()),
             au::last_used_step.eq(factor.last_used_step.map(|s| s.0)),
+            au::last_used_at.eq(factor.enabled_at.as_millis()),
+            au::drift_sixteenths.eq(drift_column(factor.drift)),
             au::source.eq(factor.source.as_str()),
         ))
         .execute(self.conn)?;
         Ok(n == 1)
     }
 
-    /// Marks `step` used on authenticator `id`, if it is newer than the
-    /// last used one. One conditional UPDATE: of concurrent submissions of
-    /// a code, exactly one sees `true`.
+    /// Marks the accepted step used on authenticator `id`, with the drift
+    /// learned from it, if the step is newer than the last used one. One
+    /// conditional UPDATE: of concurrent submissions of a code (on any
+    /// instance), exactly one sees `true`.
     pub fn record_totp_step(
         &mut self,
         id: &FactorId,
-        step: TimeStep,
+        accepted: &Accepted,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
+        let step = accepted.step.0;
         let n = diesel::update(
             au::table
                 .find(id.as_str())
                 .filter(au::state.eq(ENABLED))
-                .filter(
-                    au::last_used_step
-                        .is_null()
-                        .or(au::last_used_step.lt(step.0)),
-                ),
+                .filter(au::last_used_step.is_null().or(au::last_used_step.lt(step))),
         )
         .set((
-            au::last_used_step.eq(step.0),
+            au::last_used_step.eq(step),
+            au::drift_sixteenths.eq(drift_column(accepted.drift)),
             au::last_used_at.eq(now.as_millis()),
         ))
         .execute(self.conn)?;
         Ok(n == 1)
     }
 
-    /// Removes every authenticator of the user, pending or enabled. True
+    /// Renames one of the user's confirmed authenticators; false when the
+    /// user has no such one.
+    pub fn rename_authenticator(
+        &mut self,
+        user_id: &UserId,
+        id: &FactorId,
+        name: &AuthenticatorName,
+    ) -> Result<bool, StoreError> {
+        let n = diesel::update(
+            au::table
+                .find(id.as_str())
+                .filter(au::user_id.eq(user_id.as_str()))
+                .filter(au::state.eq(ENABLED)),
+        )
+        .set(au::name.eq(name.as_str()))
+        .execute(self.conn)?;
+        Ok(n == 1)
+    }
+
+    /// Removes one of the user's confirmed authenticators; false when the
+    /// user has no such one.
+    pub fn delete_authenticator(
+        &mut self,
+        user_id: &UserId,
+        id: &FactorId,
+    ) -> Result<bool, StoreError> {
+        let n = diesel::delete(
+            au::table
+                .find(id.as_str())
+                .filter(au::user_id.eq(user_id.as_str()))
+                .filter(au::state.eq(ENABLED)),
+        )
+        .execute(self.conn)?;
+        Ok(n == 1)
+    }
+
+    /// Removes every authenticator of the user, pending or confirmed. True
     /// when there was one.
     pub fn delete_factors(&mut self, user_id: &UserId) -> Result<bool, StoreError> {
         Ok(
@@ -209,4 +280,9 @@ impl Tx<'_> {
                 > 0,
         )
     }
+}
+
+fn drift_column(drift: Drift) -> i32 {
+    // Always within ±MAX_DRIFT_STEPS × 16.
+    i32::try_from(drift.as_sixteenths()).unwrap_or_default()
 }

@@ -17,6 +17,8 @@ struct LoginEventRow {
     ip: Option<String>,
     user_agent: Option<String>,
     created_at: i64,
+    authenticator_id: Option<String>,
+    authenticator_name: Option<String>,
 }
 
 impl TryFrom<LoginEventRow> for LoginEventRecord {
@@ -29,6 +31,12 @@ impl TryFrom<LoginEventRow> for LoginEventRecord {
             ip: r.ip,
             user_agent: r.user_agent,
             at: UnixTime::from_millis(r.created_at),
+            authenticator: r.authenticator_id.map(|id| {
+                auth_core::authenticators::AuthenticatorRef {
+                    id: auth_core::ids::FactorId::from_stored(id),
+                    name: r.authenticator_name.unwrap_or_default(),
+                }
+            }),
         })
     }
 }
@@ -48,6 +56,8 @@ impl Tx<'_> {
                 le::user_agent.eq(&e.origin.user_agent),
                 le::created_at.eq(e.at.as_millis()),
                 le::ip_group.eq(&e.origin.ip_group),
+                le::authenticator_id.eq(e.authenticator.as_ref().map(|a| a.id.as_str())),
+                le::authenticator_name.eq(e.authenticator.as_ref().map(|a| a.name.as_str())),
             ))
             .execute(self.conn)?;
         Ok(())

@@ -159,6 +159,8 @@ pub struct NewLoginEvent {
     pub client: Option<ClientKind>,
     pub origin: RequestOrigin,
     pub at: UnixTime,
+    /// The authenticator whose code this attempt used, if a code matched one.
+    pub authenticator: Option<auth_core::authenticators::AuthenticatorRef>,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +171,7 @@ pub struct LoginEventRecord {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub at: UnixTime,
+    pub authenticator: Option<auth_core::authenticators::AuthenticatorRef>,
 }
 
 /// A security event as the audit log records it: what happened, who did

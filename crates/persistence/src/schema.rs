@@ -46,6 +46,7 @@ diesel::table! {
         created_at -> BigInt,
         enabled_at -> Nullable<BigInt>,
         last_used_at -> Nullable<BigInt>,
+        drift_sixteenths -> Integer,
     }
 }
 
@@ -91,6 +92,8 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         created_at -> BigInt,
         ip_group -> Nullable<Text>,
+        authenticator_id -> Nullable<Text>,
+        authenticator_name -> Nullable<Text>,
     }
 }
 

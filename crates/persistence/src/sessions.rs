@@ -112,9 +112,13 @@ impl Tx<'_> {
             .filter(recovery_codes::used_at.is_null())
             .count()
             .single_value();
+        // The greatest state wins: `enabled` sorts after `pending`.
+        let state = authenticators::table
+            .filter(authenticators::user_id.eq(users::id))
+            .select(diesel::dsl::max(authenticators::state))
+            .single_value();
         let row = sessions::table
             .inner_join(users::table.inner_join(organizations::table))
-            .left_join(authenticators::table.on(authenticators::user_id.eq(sessions::user_id)))
             .filter(sessions::id.eq(session_id.as_str()))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(now.as_millis()))
@@ -123,7 +127,7 @@ impl Tx<'_> {
                 SessionRow::as_select(),
                 UserRow::as_select(),
                 OrganizationRow::as_select(),
-                authenticators::state.nullable(),
+                state,
                 remaining,
             ))
             .get_result::<(

@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use auth_core::{enrollment::TwoFactor, ids::UserId, totp::TimeStep};
+use auth_core::{ids::UserId, totp::TimeStep};
 use diesel::migration::MigrationSource;
 use diesel::{
     connection::SimpleConnection,
@@ -205,15 +205,14 @@ fn a_database_of_the_previous_release_keeps_its_authenticator() {
         SecretBox::new(&key).unwrap(),
     )
     .unwrap();
-    let stored = store
-        .read(|tx| tx.two_factor(&UserId::from_stored(user.into())))
+    let ring = store
+        .read(|tx| tx.keyring(&UserId::from_stored(user.into())))
         .unwrap();
-    let TwoFactor::Enabled(factor) = stored.state else {
-        panic!("the migrated authenticator is enabled: {:?}", stored.state);
+    let [migrated] = ring.confirmed.as_slice() else {
+        panic!("the migrated authenticator is enabled: {ring:?}");
     };
-    assert_eq!(factor.secret.as_bytes(), secret.as_slice());
-    assert_eq!(factor.last_used_step, Some(TimeStep(123)));
-    let id = stored.id.expect("the authenticator got an id");
-    assert_eq!(id.as_str().len(), 36, "a UUID: {id}");
-    assert_eq!(stored.name.as_deref(), Some("Authenticator"));
+    assert_eq!(migrated.factor.secret.as_bytes(), secret.as_slice());
+    assert_eq!(migrated.factor.last_used_step, Some(TimeStep(123)));
+    assert_eq!(migrated.id.as_str().len(), 36, "a UUID: {}", migrated.id);
+    assert_eq!(migrated.name.as_str(), "Authenticator");
 }

@@ -60,6 +60,7 @@ fn audit(tx: &mut persistence::Tx<'_>, org: &OrganizationId) -> Result<(), Store
         target_user_id: Some(&user),
         event: &SecurityEvent::TwoFactorEnabled {
             source: EnrollmentSource::SelfService,
+            authenticator: None,
         },
         ip: Some("203.0.113.9"),
         user_agent: Some("Firefox"),

@@ -7,7 +7,8 @@ use std::{
 };
 
 use auth_core::{
-    enrollment::{EnabledFactor, EnrollmentSource, PendingEnrollment, TwoFactor},
+    drift::Drift,
+    enrollment::{Accepted, EnabledFactor, EnrollmentSource, PendingEnrollment},
     identity::Role,
     ids::{FactorId, OrganizationId, UserId},
     password::PasswordHash,
@@ -78,7 +79,7 @@ fn enable(store: &Store, user: &UserId, secret: TotpSecret) -> FactorId {
             tx.save_pending_factor(&NewFactor {
                 id: &id,
                 user_id: user,
-                name: "Phone",
+                name: &"Phone".parse().unwrap(),
                 pending: &pending,
                 algorithm: Algorithm::Sha1,
             })?;
@@ -89,6 +90,7 @@ fn enable(store: &Store, user: &UserId, secret: TotpSecret) -> FactorId {
                     secret,
                     enabled_at: T0,
                     last_used_step: None,
+                    drift: Drift::NONE,
                     source: EnrollmentSource::SelfService,
                 },
             )?;
@@ -97,6 +99,13 @@ fn enable(store: &Store, user: &UserId, secret: TotpSecret) -> FactorId {
         })
         .unwrap();
     id
+}
+
+fn step(n: i64) -> Accepted {
+    Accepted {
+        step: TimeStep(n),
+        drift: Drift::from_sixteenths(n % 7),
+    }
 }
 
 #[test]
@@ -113,7 +122,7 @@ fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
             std::thread::spawn(move || {
                 barrier.wait();
                 store
-                    .write(|tx| tx.record_totp_step(&factor, TimeStep(100), T0))
+                    .write(|tx| tx.record_totp_step(&factor, &step(100), T0))
                     .unwrap()
             })
         })
@@ -126,11 +135,45 @@ fn of_concurrent_submissions_of_one_step_exactly_one_wins() {
     assert_eq!(wins, 1);
     // An older step is refused too, a newer one accepted.
     assert!(!store
-        .write(|tx| tx.record_totp_step(&factor, TimeStep(99), T0))
+        .write(|tx| tx.record_totp_step(&factor, &step(99), T0))
         .unwrap());
     assert!(store
-        .write(|tx| tx.record_totp_step(&factor, TimeStep(101), T0))
+        .write(|tx| tx.record_totp_step(&factor, &step(101), T0))
         .unwrap());
+    // The drift learned with the accepted step is kept with it.
+    let ring = store.read(|tx| tx.keyring(&user)).unwrap();
+    assert_eq!(ring.confirmed[0].factor.last_used_step, Some(TimeStep(101)));
+    assert_eq!(ring.confirmed[0].factor.drift, step(101).drift);
+}
+
+#[test]
+fn a_user_holds_several_authenticators_and_each_is_removed_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _db) = open(dir.path());
+    let user = seed_user(&store, "a@b.c");
+    let other = seed_user(&store, "x@y.z");
+    let first = enable(&store, &user, TotpSecret::from_bytes(vec![1; 20]).unwrap());
+    let second = enable(&store, &user, TotpSecret::from_bytes(vec![2; 20]).unwrap());
+    let ring = store.read(|tx| tx.keyring(&user)).unwrap();
+    assert_eq!(ring.confirmed.len(), 2);
+    assert_eq!(store.read(|tx| tx.authenticator_count(&user)).unwrap(), 2);
+    // Another user can neither rename nor remove them.
+    assert!(!store
+        .write(|tx| tx.delete_authenticator(&other, &first))
+        .unwrap());
+    assert!(!store
+        .write(|tx| tx.rename_authenticator(&other, &first, &"Mine".parse().unwrap()))
+        .unwrap());
+    assert!(store
+        .write(|tx| tx.rename_authenticator(&user, &second, &"Backup".parse().unwrap()))
+        .unwrap());
+    assert!(store
+        .write(|tx| tx.delete_authenticator(&user, &first))
+        .unwrap());
+    let ring = store.read(|tx| tx.keyring(&user)).unwrap();
+    assert_eq!(ring.confirmed.len(), 1);
+    assert_eq!(ring.confirmed[0].id, second);
+    assert_eq!(ring.confirmed[0].name.as_str(), "Backup");
 }
 
 #[test]
@@ -140,17 +183,15 @@ fn secrets_are_stored_encrypted_and_read_back() {
     let user = seed_user(&store, "a@b.c");
     let secret = TotpSecret::from_bytes(b"plain secret 1234567".to_vec()).unwrap();
     let factor = enable(&store, &user, secret.clone());
-    let stored = store.read(|tx| tx.two_factor(&user)).unwrap();
-    match stored.state {
-        TwoFactor::Enabled(f) => assert_eq!(f.secret, secret),
-        other => panic!("expected enabled, got {other:?}"),
-    }
-    assert_eq!(stored.id, Some(factor));
-    assert_eq!(stored.name.as_deref(), Some("Phone"));
+    let ring = store.read(|tx| tx.keyring(&user)).unwrap();
+    assert_eq!(ring.confirmed.len(), 1);
+    assert_eq!(ring.confirmed[0].factor.secret, secret);
+    assert_eq!(ring.confirmed[0].id, factor);
+    assert_eq!(ring.confirmed[0].name.as_str(), "Phone");
     // Another key cannot read it.
     let other = Store::open(&config(db.url.clone()), SecretBox::new(&[4; 32]).unwrap()).unwrap();
     assert!(matches!(
-        other.read(|tx| tx.two_factor(&user)),
+        other.read(|tx| tx.keyring(&user)),
         Err(StoreError::Secret(_))
     ));
 }

@@ -12,6 +12,7 @@ const EVENTS = [
   "organization.created", "organization.policy_changed", "user.created", "user.updated",
   "user.disabled", "user.enabled", "password.changed", "account.unlocked",
   "two_factor.enrollment_started", "two_factor.enabled", "two_factor.disabled",
+  "authenticator.added", "authenticator.removed", "authenticator.renamed",
   "two_factor.required", "two_factor.requirement_lifted", "two_factor.reset", "account.locked",
   "recovery_code.used", "recovery_codes.regenerated", "session.token_reused", "login.new_device",
   "webhook.test", "user.removed", "user.invited", "user.invitation_accepted",

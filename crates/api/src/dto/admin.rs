@@ -17,6 +17,9 @@ pub struct UserView {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub two_factor: TwoFactorView,
+    /// Confirmed authenticators (`POST /v1/users/{id}/two-factor/reset`
+    /// removes them all).
+    pub authenticators: i64,
     /// The last successful sign-in (RFC 3339, UTC); null if never.
     pub last_login_at: Option<String>,
 }

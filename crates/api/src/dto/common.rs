@@ -84,6 +84,16 @@ pub struct LoginEventView {
     pub client: Option<Client>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The authenticator whose code this attempt used (its name then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator: Option<AuthenticatorRefView>,
+}
+
+/// Which authenticator: its id and name.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuthenticatorRefView {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

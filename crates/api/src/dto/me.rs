@@ -117,3 +117,81 @@ pub struct DeviceView {
 pub struct DeviceList {
     pub items: Vec<DeviceView>,
 }
+
+/// Adding an authenticator: its name and a step-up (the current password
+/// and, when 2FA is on, a current `code` from an existing authenticator or
+/// a `recovery_code`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddAuthenticatorRequest {
+    /// What to call it ("Work phone"): 1 to 64 characters.
+    #[schema(example = "Work phone", min_length = 1, max_length = 64)]
+    pub name: String,
+    /// The current password.
+    pub password: String,
+    /// A current code from one of the user's authenticators (when 2FA is on).
+    #[schema(example = "123456", pattern = "^ *([0-9] *){6}$")]
+    pub code: Option<String>,
+    /// Instead of `code`: one unused recovery code (it is spent).
+    #[schema(example = "abcd-efgh-ijkl-mnop")]
+    pub recovery_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameAuthenticatorRequest {
+    /// 1 to 64 characters.
+    #[schema(example = "Old phone", min_length = 1, max_length = 64)]
+    pub name: String,
+}
+
+/// One confirmed authenticator (never its secret).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuthenticatorView {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339, UTC: when its code last proved a login or a change.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+}
+
+/// The user's confirmed authenticators, oldest first: a JSON array.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct AuthenticatorList(pub Vec<AuthenticatorView>);
+
+/// A new authenticator waiting for its first code (`POST …/{id}/confirm`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PendingAuthenticatorResponse {
+    pub id: String,
+    pub name: String,
+    /// Base32 (RFC 4648, no padding), for typing in by hand.
+    pub secret: String,
+    /// Key Uri Format; the QR codes encode exactly this.
+    pub otpauth_uri: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+    /// The QR code as `data:image/png;base64,…`.
+    pub qr_png: String,
+    /// Seconds left to confirm with a code.
+    pub expires_in: u64,
+}
+
+/// A confirmed authenticator. When it was the user's first, 2FA is now on
+/// and `recovery_codes` holds the recovery codes, shown once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConfirmedAuthenticatorResponse {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
+}

@@ -26,7 +26,28 @@ fn describe(action: &str, details: &Value) -> Option<(&'static str, String, &'st
         ),
         "two_factor.disabled" => (
             "Two-factor authentication was turned off",
-            "Two-factor authentication was turned off for your account: signing in now needs only your password.".into(),
+            format!(
+                "Two-factor authentication was turned off for your account{}: signing in now needs only your password.",
+                authenticator_name(details)
+                    .map(|n| format!(" (its last authenticator, \u{201c}{n}\u{201d}, was removed)"))
+                    .unwrap_or_default()
+            ),
+            NOT_YOU,
+        ),
+        "two_factor.authenticator_added" => (
+            "An authenticator was added to your account",
+            format!(
+                "A new authenticator{} was added to your account: its codes now sign you in too.",
+                authenticator_name(details).map(|n| format!(" (\u{201c}{n}\u{201d})")).unwrap_or_default()
+            ),
+            NOT_YOU,
+        ),
+        "two_factor.authenticator_removed" => (
+            "An authenticator was removed from your account",
+            format!(
+                "The authenticator{} was removed from your account: its codes no longer sign you in. Your other authenticators keep working.",
+                authenticator_name(details).map(|n| format!(" \u{201c}{n}\u{201d}")).unwrap_or_default()
+            ),
             NOT_YOU,
         ),
         "two_factor.reset" | "support.two_factor_reset" => (
@@ -75,6 +96,16 @@ fn describe(action: &str, details: &Value) -> Option<(&'static str, String, &'st
         ),
         _ => return None,
     })
+}
+
+/// The authenticator an event names, on one short printable line (the
+/// user chose the name).
+fn authenticator_name(details: &Value) -> Option<String> {
+    details
+        .get("authenticator")
+        .and_then(|a| a.get("name"))
+        .and_then(Value::as_str)
+        .map(one_line)
 }
 
 fn when(ms: Option<i64>) -> String {
@@ -197,6 +228,42 @@ mod tests {
         assert!(m.text.contains("(the web client)"), "{}", m.text);
         assert!(m.text.contains("Address: 203.0.113.7"));
         assert!(m.text.contains("change your password now"));
+    }
+
+    #[test]
+    fn the_authenticator_mails_name_it_on_one_line() {
+        let added = render(
+            "two_factor.authenticator_added",
+            &payload(json!({"authenticator": {"id": "f1", "name": "Work phone\nBcc: x"}})),
+        )
+        .unwrap();
+        assert_eq!(
+            added.subject,
+            "Authgate: An authenticator was added to your account"
+        );
+        assert!(
+            added.text.contains("(\u{201c}Work phoneBcc: x\u{201d})"),
+            "{}",
+            added.text
+        );
+        let removed = render(
+            "two_factor.authenticator_removed",
+            &payload(json!({"authenticator": {"id": "f1", "name": "Old phone"}})),
+        )
+        .unwrap();
+        assert!(removed
+            .text
+            .contains("\u{201c}Old phone\u{201d} was removed"));
+        let last = render(
+            "two_factor.disabled",
+            &payload(json!({"authenticator": {"id": "f1", "name": "Old phone"}})),
+        )
+        .unwrap();
+        assert!(
+            last.text.contains("its last authenticator"),
+            "{}",
+            last.text
+        );
     }
 
     #[test]

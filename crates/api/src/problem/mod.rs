@@ -122,6 +122,15 @@ fn refusal_problem(r: &Refusal) -> (StatusCode, &'static str, &'static str) {
         ),
         Refusal::MissingScope(_) => (S::FORBIDDEN, "insufficient_scope", "Insufficient scope"),
         Refusal::StepUpRequired => (S::FORBIDDEN, "step_up_required", "Step-up required"),
+        Refusal::TooManyAuthenticators { .. } => {
+            (S::CONFLICT, "too_many_authenticators", "Conflict")
+        }
+        // Removing the last one would turn enforced 2FA off.
+        Refusal::LastAuthenticatorRequired(_) => (
+            S::FORBIDDEN,
+            "two_factor_enforced",
+            "Two-factor authentication is enforced",
+        ),
         Refusal::AddressThrottled { .. } => (
             S::TOO_MANY_REQUESTS,
             "too_many_requests",
@@ -371,6 +380,7 @@ pub const CODES: &[&str] = &[
     "webhook_url_refused",
     "step_up_required",
     "too_many_requests",
+    "too_many_authenticators",
 ];
 
 #[cfg(test)]
@@ -417,6 +427,8 @@ mod tests {
             Refusal::InvitationAccepted,
             Refusal::UnsafeWebhookUrl("x".into()),
             Refusal::StepUpRequired,
+            Refusal::TooManyAuthenticators { max: 5 },
+            Refusal::LastAuthenticatorRequired(auth_core::policy::EnforcedBy::Organization),
             Refusal::AddressThrottled {
                 retry_after: Duration::from_secs(1),
             },
@@ -453,6 +465,8 @@ mod tests {
                 | Refusal::InvitationAccepted
                 | Refusal::UnsafeWebhookUrl(_)
                 | Refusal::StepUpRequired
+                | Refusal::TooManyAuthenticators { .. }
+                | Refusal::LastAuthenticatorRequired(_)
                 | Refusal::AddressThrottled { .. } => {}
             }
         }

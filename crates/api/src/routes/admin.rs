@@ -141,8 +141,9 @@ pub async fn update_user(
     Ok(json(&UserView::from(user)))
 }
 
-/// Remove a user's authenticator (lost phone) and end their sessions. If
-/// 2FA is still required they scan a new QR code at their next login.
+/// Remove all of a user's authenticators (lost phones) and end their
+/// sessions. If 2FA is still required they scan a new QR code at their next
+/// login.
 #[utoipa::path(post, path = "/v1/users/{id}/two-factor/reset", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod authenticators;
 pub mod discovery;
 pub mod me;
 pub mod oauth;
@@ -111,6 +112,9 @@ routes! {
     "/v1/me/two-factor/enrollment/confirm" => { post: me::confirm_enrollment },
     "/v1/me/two-factor/disable" => { post: me::disable_two_factor },
     "/v1/me/two-factor/recovery-codes" => { post: me::regenerate_recovery_codes },
+    "/v1/me/two-factor/authenticators" => { get: authenticators::list, post: authenticators::add },
+    "/v1/me/two-factor/authenticators/{id}" => { patch: authenticators::rename, delete: authenticators::remove },
+    "/v1/me/two-factor/authenticators/{id}/confirm" => { post: authenticators::confirm },
     "/v1/me/login-history" => { get: me::login_history },
     "/v1/me/sessions" => { get: me::sessions },
     "/v1/me/sessions/{id}" => { delete: me::end_session },

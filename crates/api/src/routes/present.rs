@@ -15,13 +15,15 @@ use persistence::{
 use crate::{
     clock::rfc3339,
     dto::{
-        AuditEventView, AuditPage, ChallengeResponse, Client, CreateUserResponse, DeviceList,
-        DeviceView, EnforcedByDto, EnrollmentResponse, LoginEventView, LoginHistoryPage,
-        LoginResponse, MeResponse, OrganizationRef, OrganizationView, RoleDto,
+        AuditEventView, AuditPage, AuthenticatorRefView, AuthenticatorView, ChallengeResponse,
+        Client, ConfirmedAuthenticatorResponse, CreateUserResponse, DeviceList, DeviceView,
+        EnforcedByDto, EnrollmentResponse, LoginEventView, LoginHistoryPage, LoginResponse,
+        MeResponse, OrganizationRef, OrganizationView, PendingAuthenticatorResponse, RoleDto,
         SessionList as SessionListDto, SessionView, TokenResponse, TwoFactorPolicyDto,
         TwoFactorStatusDto, TwoFactorView, UserListPage, UserView,
     },
     service::{
+        authenticators::{AddedAuthenticator, AuthenticatorInfo, ConfirmedAuthenticator},
         challenge::Challenge,
         enrollment::EnrollmentTicket,
         login::LoginStep,
@@ -161,6 +163,10 @@ impl From<Page<LoginEventRecord>> for LoginHistoryPage {
                     client: e.client.map(Client::from),
                     ip: e.ip,
                     user_agent: e.user_agent,
+                    authenticator: e.authenticator.map(|a| AuthenticatorRefView {
+                        id: a.id.into_string(),
+                        name: a.name,
+                    }),
                 })
                 .collect(),
             next_before: page.next_before,
@@ -218,6 +224,7 @@ impl From<UserSummary> for UserView {
             disabled: s.user.disabled,
             locked: s.locked,
             created_at: rfc3339(s.user.created_at),
+            authenticators: s.two_factor.authenticators,
             two_factor: s.two_factor.into(),
             last_login_at: s.last_login_at.map(rfc3339),
         }
@@ -276,6 +283,45 @@ impl From<Page<AuditEventRecord>> for AuditPage {
                 })
                 .collect(),
             next_before: page.next_before,
+        }
+    }
+}
+
+impl From<AuthenticatorInfo> for AuthenticatorView {
+    fn from(a: AuthenticatorInfo) -> Self {
+        AuthenticatorView {
+            id: a.id.into_string(),
+            name: a.name.as_str().to_owned(),
+            created_at: rfc3339(a.created_at),
+            last_used_at: a.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+impl From<AddedAuthenticator> for PendingAuthenticatorResponse {
+    fn from(a: AddedAuthenticator) -> Self {
+        let t = a.ticket;
+        PendingAuthenticatorResponse {
+            id: a.id.into_string(),
+            name: a.name.as_str().to_owned(),
+            secret: t.secret,
+            otpauth_uri: t.otpauth_uri,
+            qr_svg: t.qr_svg,
+            qr_png: t.qr_png,
+            expires_in: t.expires_in.as_secs(),
+        }
+    }
+}
+
+impl From<ConfirmedAuthenticator> for ConfirmedAuthenticatorResponse {
+    fn from(c: ConfirmedAuthenticator) -> Self {
+        let a = AuthenticatorView::from(c.authenticator);
+        ConfirmedAuthenticatorResponse {
+            id: a.id,
+            name: a.name,
+            created_at: a.created_at,
+            last_used_at: a.last_used_at,
+            recovery_codes: c.recovery_codes.as_deref().map(codes),
         }
     }
 }

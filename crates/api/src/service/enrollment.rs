@@ -1,11 +1,13 @@
-//! Setting up an authenticator: from the profile (with an access token)
-//! and at login when 2FA is required (with an enrollment challenge). The
-//! state machine itself is `auth_core::enrollment`.
+//! Setting up an authenticator: from the profile (with an access token),
+//! from the list of authenticators (another one, `authenticators.rs`) and
+//! at login when 2FA is required (with an enrollment challenge). The state
+//! machines are `auth_core::enrollment` and `auth_core::authenticators`.
 
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::{EnrollmentError, EnrollmentSource, PendingEnrollment},
+    authenticators::{AuthenticatorName, AuthenticatorRef, MAX_AUTHENTICATORS},
+    enrollment::{EnrollmentError, EnrollmentSource, PendingEnrollment, TwoFactorStatus},
     events::SecurityEvent,
     identity::Email,
     ids::{FactorId, SessionId},
@@ -19,6 +21,8 @@ use persistence::{
     records::{ChallengeKind, RequestOrigin, UserRecord},
     NewFactor, StoreError, Tx, DEFAULT_AUTHENTICATOR_NAME,
 };
+
+use super::refusal::Missing;
 use rand_core::OsRng;
 
 use super::{
@@ -29,6 +33,20 @@ use super::{
     tokens::{Amr, Grant, IssuedTokens},
     ServiceError, Services,
 };
+
+/// Which enrollment: the first authenticator (turning 2FA on), or another.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind<'a> {
+    First,
+    Another(&'a AuthenticatorName),
+}
+
+/// A confirmed authenticator, and whether it was the first (2FA turned on).
+#[derive(Debug)]
+pub(crate) struct Enabled {
+    pub authenticator: AuthenticatorRef,
+    pub first: bool,
+}
 
 /// What to put in an authenticator app.
 #[derive(Debug)]
@@ -53,24 +71,46 @@ fn refusal_of(e: EnrollmentError) -> Refusal {
 }
 
 impl Services {
-    /// Starts (or restarts) enrollment; the QR code is drawn after the
-    /// transaction so the write lock is not held for it.
-    fn begin_enrollment(
+    /// Starts (or restarts) setting up an authenticator; the QR code is
+    /// drawn after the transaction so the write lock is not held for it.
+    /// `Kind::First` is the enrollment endpoints' "turn 2FA on" (refused
+    /// while 2FA is on); `Kind::Another` adds one up to the cap.
+    pub(crate) fn begin_enrollment(
         &self,
         tx: &mut Tx<'_>,
         user: &UserRecord,
+        kind: Kind<'_>,
         origin: &RequestOrigin,
         now: UnixTime,
-    ) -> Result<Decided<PendingEnrollment>, StoreError> {
-        let stored = tx.two_factor(&user.id)?;
-        let pending = match stored.state.start(TotpSecret::generate(&mut OsRng), now) {
-            Ok(p) => p,
-            Err(e) => return refuse(refusal_of(e)),
+    ) -> Result<Decided<(FactorId, PendingEnrollment)>, StoreError> {
+        let ring = tx.keyring(&user.id)?;
+        let default_name;
+        let name = match kind {
+            Kind::First => {
+                if ring.status() == TwoFactorStatus::Enabled {
+                    return refuse(Refusal::TwoFactorAlreadyEnabled);
+                }
+                default_name = AuthenticatorName::from_stored(DEFAULT_AUTHENTICATOR_NAME.into());
+                &default_name
+            }
+            Kind::Another(name) => {
+                if ring.may_add(MAX_AUTHENTICATORS).is_err() {
+                    return refuse(Refusal::TooManyAuthenticators {
+                        max: MAX_AUTHENTICATORS,
+                    });
+                }
+                name
+            }
         };
+        let pending = PendingEnrollment {
+            secret: TotpSecret::generate(&mut OsRng),
+            started_at: now,
+        };
+        let id = FactorId::generate(&mut OsRng);
         tx.save_pending_factor(&NewFactor {
-            id: &FactorId::generate(&mut OsRng),
+            id: &id,
             user_id: &user.id,
-            name: DEFAULT_AUTHENTICATOR_NAME,
+            name,
             pending: &pending,
             algorithm: self.policy.totp.algorithm,
         })?;
@@ -80,10 +120,10 @@ impl Services {
             user,
             SecurityEvent::EnrollmentStarted {},
         )?;
-        Ok(Decided::Done(pending))
+        Ok(Decided::Done((id, pending)))
     }
 
-    fn ticket(
+    pub(crate) fn ticket(
         &self,
         email: &Email,
         pending: &PendingEnrollment,
@@ -119,49 +159,76 @@ impl Services {
         self.step_up(caller, proof, Needs::Password)?;
         let (user, origin) = (caller.user, caller.origin);
         let now = self.clock.now();
-        let pending = self
+        let (_, pending) = self
             .store
-            .write(|tx| self.begin_enrollment(tx, user, origin, now))?
+            .write(|tx| self.begin_enrollment(tx, user, Kind::First, origin, now))?
             .into_result()?;
         self.ticket(&user.email, &pending, now)
     }
 
-    /// Checks `code` against the pending enrollment and, if right, turns
-    /// 2FA on.
-    fn enable_pending(
+    /// Checks `code` against the pending authenticator (`which`, or
+    /// whichever is pending) and, if right, confirms it. The first one turns
+    /// 2FA on (`two_factor.enabled`); a further one is `authenticator_added`.
+    #[allow(clippy::too_many_arguments)] // one confirmation's facts
+    pub(crate) fn enable_pending(
         &self,
         tx: &mut Tx<'_>,
         user: &UserRecord,
+        which: Option<&FactorId>,
         code: &OtpCode,
         source: EnrollmentSource,
         origin: &RequestOrigin,
         now: UnixTime,
-    ) -> Result<Decided<()>, StoreError> {
-        let stored = tx.two_factor(&user.id)?;
-        let (pending, Some(id)) = (stored.state.into_pending(), stored.id) else {
-            return refuse(Refusal::NoPendingEnrollment);
+    ) -> Result<Decided<Enabled>, StoreError> {
+        let ring = tx.keyring(&user.id)?;
+        let first = ring.status() != TwoFactorStatus::Enabled;
+        if which.is_none() && !first {
+            // The enrollment endpoints only ever set up the first one.
+            return refuse(Refusal::TwoFactorAlreadyEnabled);
+        }
+        let pending = match (ring.pending, which) {
+            (Some(p), Some(id)) if &p.id == id => p,
+            (_, Some(_)) => return refuse(Refusal::NotFound(Missing::Authenticator)),
+            (Some(p), None) => p,
+            (None, None) => return refuse(Refusal::NoPendingEnrollment),
         };
-        let pending = match pending {
-            Ok(p) => p,
-            Err(e) => return refuse(refusal_of(e)),
-        };
-        let started_at = pending.started_at;
-        let params = self.policy.totp_for(stored.algorithm);
-        let enabled = match pending.confirm(code, now, &params, self.policy.enrollment_ttl, source)
-        {
-            Ok(f) => f,
-            Err(e) => return refuse(refusal_of(e)),
-        };
-        if !tx.enable_factor(&id, started_at, &enabled)? {
+        if !first && ring.confirmed.len() >= MAX_AUTHENTICATORS {
+            return refuse(Refusal::TooManyAuthenticators {
+                max: MAX_AUTHENTICATORS,
+            });
+        }
+        let started_at = pending.enrollment.started_at;
+        let params = self.policy.totp_for(pending.algorithm);
+        let enabled =
+            match pending
+                .enrollment
+                .confirm(code, now, &params, self.policy.enrollment_ttl, source)
+            {
+                Ok(f) => f,
+                Err(e) => return refuse(refusal_of(e)),
+            };
+        if !tx.enable_factor(&pending.id, started_at, &enabled)? {
             return refuse(Refusal::NoPendingEnrollment);
         }
-        record(
-            tx,
-            &Context::of_user(user, origin, now),
-            user,
-            SecurityEvent::TwoFactorEnabled { source },
-        )
-        .map(|()| Decided::Done(()))
+        let authenticator = AuthenticatorRef {
+            id: pending.id,
+            name: pending.name.as_str().to_owned(),
+        };
+        let event = if first {
+            SecurityEvent::TwoFactorEnabled {
+                source,
+                authenticator: Some(authenticator.clone()),
+            }
+        } else {
+            SecurityEvent::AuthenticatorAdded {
+                authenticator: authenticator.clone(),
+            }
+        };
+        record(tx, &Context::of_user(user, origin, now), user, event)?;
+        Ok(Decided::Done(Enabled {
+            authenticator,
+            first,
+        }))
     }
 
     /// From the profile: confirms with a code. The confirming session is
@@ -180,19 +247,34 @@ impl Services {
                 proceed!(self.enable_pending(
                     tx,
                     user,
+                    None,
                     code,
                     EnrollmentSource::SelfService,
                     origin,
                     now
                 )?);
-                let codes = Self::issue_recovery_codes(tx, &user.id, now)?;
-                tx.set_session_amr(session, Amr::PasswordOtp.methods())?;
-                tx.revoke_user_sessions(&user.id, Some(session), now)?;
+                let codes = self.two_factor_turned_on(tx, user, session, now)?;
                 let mut summary = self.two_factor_summary(tx, user, now)?;
                 summary.recovery_codes = Some(codes);
                 Ok(Decided::Done(summary))
             })?
             .into_result()
+    }
+
+    /// What follows the first authenticator's confirmation from the profile:
+    /// recovery codes (returned, shown once), the confirming session counts
+    /// as having proven the second factor, the user's other sessions end.
+    pub(crate) fn two_factor_turned_on(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        session: &SessionId,
+        now: UnixTime,
+    ) -> Result<Vec<auth_core::recovery::RecoveryCode>, StoreError> {
+        let codes = Self::issue_recovery_codes(tx, &user.id, now)?;
+        tx.set_session_amr(session, Amr::PasswordOtp.methods())?;
+        tx.revoke_user_sessions(&user.id, Some(session), now)?;
+        Ok(codes)
     }
 
     /// Enrollment at login, step one: the QR code.
@@ -212,7 +294,8 @@ impl Services {
                     origin,
                     now
                 )?);
-                let pending = proceed!(self.begin_enrollment(tx, &live.user, origin, now)?);
+                let (_, pending) =
+                    proceed!(self.begin_enrollment(tx, &live.user, Kind::First, origin, now)?);
                 Ok(Decided::Done((live.user.email, pending)))
             })?
             .into_result()?;
@@ -232,17 +315,23 @@ impl Services {
             let live =
                 proceed!(self.live_challenge(tx, token, ChallengeKind::Enrollment, origin, now)?);
             let source = EnrollmentSource::Required;
-            match self.enable_pending(tx, &live.user, code, source, origin, now)? {
-                Decided::Done(()) => {}
-                Decided::Refused(Refusal::InvalidCode) => {
-                    return self.refuse_code(tx, &live, LoginOutcome::WrongCode, origin, now)
-                }
-                Decided::Refused(r) => return refuse(r),
-            }
+            let enabled =
+                match self.enable_pending(tx, &live.user, None, code, source, origin, now)? {
+                    Decided::Done(enabled) => enabled,
+                    Decided::Refused(Refusal::InvalidCode) => {
+                        return self.refuse_code(tx, &live, LoginOutcome::WrongCode, origin, now)
+                    }
+                    Decided::Refused(r) => return refuse(r),
+                };
             if !tx.consume_challenge(&live.challenge.id, now)? {
                 return refuse(Refusal::InvalidChallenge);
             }
-            self.record_attempt(tx, &live.attempt(origin, now), LoginOutcome::Success)?;
+            self.record_attempt_with(
+                tx,
+                &live.attempt(origin, now),
+                LoginOutcome::Success,
+                Some(&enabled.authenticator),
+            )?;
             let codes = Self::issue_recovery_codes(tx, &live.user.id, now)?;
             let grant = Grant {
                 client: live.challenge.client,

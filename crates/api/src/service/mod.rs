@@ -8,6 +8,7 @@
 //! [`Services::clock`] and passes it into the rules.
 
 pub mod api_keys;
+pub mod authenticators;
 pub mod challenge;
 pub mod devices;
 pub mod enrollment;

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::TwoFactor,
+    enrollment::TwoFactorStatus,
     events::{Actor, SecurityEvent},
     identity::Email,
     ids::UserId,
@@ -262,10 +262,10 @@ impl Services {
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<Decided<Option<&'static str>>, StoreError> {
-        let stored = tx.two_factor(&user.id)?;
-        let (TwoFactor::Enabled(factor), Some(factor_id)) = (stored.state, stored.id) else {
+        let ring = tx.keyring(&user.id)?;
+        if ring.status() != TwoFactorStatus::Enabled {
             return Ok(Decided::Done(None));
-        };
+        }
         let Some(proof) = proof else {
             return Ok(Decided::Refused(Refusal::SecondFactorRequired));
         };
@@ -277,7 +277,11 @@ impl Services {
             origin,
             at: now,
         };
-        match self.policy.second_factor.check(&throttle, now) {
+        let policy = self
+            .policy
+            .second_factor
+            .for_authenticators(ring.confirmed.len());
+        match policy.check(&throttle, now) {
             Verdict::Allowed => {}
             Verdict::Wait { until } => {
                 self.record_attempt(tx, &attempt, LoginOutcome::Locked)?;
@@ -290,15 +294,14 @@ impl Services {
                 return Ok(Decided::Refused(Refusal::Locked));
             }
         }
-        let outcome =
-            self.check_second_factor(tx, user, &factor, &factor_id, stored.algorithm, proof, now)?;
-        match outcome {
+        let checked = self.check_second_factor(tx, user, &ring, proof, now)?;
+        match checked.outcome {
             LoginOutcome::Success => {
-                tx.save_otp_throttle(&user.id, &self.policy.second_factor.after_success(throttle))?;
+                tx.save_otp_throttle(&user.id, &policy.after_success(throttle))?;
                 Ok(Decided::Done(Some("otp")))
             }
             LoginOutcome::RecoveryCode => {
-                tx.save_otp_throttle(&user.id, &self.policy.second_factor.after_success(throttle))?;
+                tx.save_otp_throttle(&user.id, &policy.after_success(throttle))?;
                 let remaining = tx.remaining_recovery_codes(&user.id)?;
                 record(
                     tx,
@@ -309,7 +312,7 @@ impl Services {
                 Ok(Decided::Done(Some("recovery_code")))
             }
             failed => {
-                let after = self.policy.second_factor.after_failure(throttle, now);
+                let after = policy.after_failure(throttle, now);
                 tx.save_otp_throttle(&user.id, &after)?;
                 if after.locked_at.is_some() && throttle.locked_at.is_none() {
                     let ctx = Context {

@@ -24,6 +24,8 @@ pub struct TwoFactorSummary {
     pub enrollment_deadline: Option<UnixTime>,
     /// Unused recovery codes, while 2FA is enabled.
     pub recovery_codes_remaining: Option<i64>,
+    /// Confirmed authenticators.
+    pub authenticators: i64,
     /// Only in the answer that turned 2FA on: the codes, shown once.
     pub recovery_codes: Option<Vec<RecoveryCode>>,
 }
@@ -39,6 +41,7 @@ impl TwoFactorSummary {
                 _ => None,
             },
             recovery_codes_remaining: None,
+            authenticators: 0,
             recovery_codes: None,
         }
     }
@@ -75,6 +78,7 @@ impl Services {
         let mut summary = TwoFactorSummary::of(status, requirement, now);
         if status == TwoFactorStatus::Enabled {
             summary.recovery_codes_remaining = Some(tx.remaining_recovery_codes(&user.id)?);
+            summary.authenticators = tx.authenticator_count(&user.id)?;
         }
         Ok(summary)
     }

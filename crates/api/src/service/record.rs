@@ -3,6 +3,7 @@
 //! the change they describe, so neither can exist without the other.
 
 use auth_core::{
+    authenticators::AuthenticatorRef,
     events::{Actor, SecurityEvent},
     identity::ClientKind,
     ids::OrganizationId,
@@ -101,6 +102,17 @@ impl Services {
         attempt: &Attempt<'_>,
         outcome: LoginOutcome,
     ) -> Result<(), StoreError> {
+        self.record_attempt_with(tx, attempt, outcome, None)
+    }
+
+    /// The same, naming the authenticator whose code the attempt used.
+    pub(crate) fn record_attempt_with(
+        &self,
+        tx: &mut Tx<'_>,
+        attempt: &Attempt<'_>,
+        outcome: LoginOutcome,
+        authenticator: Option<&AuthenticatorRef>,
+    ) -> Result<(), StoreError> {
         self.metrics.login(outcome);
         let new_device = match (attempt.user, attempt.client, &attempt.origin.ip_group) {
             (Some(user), Some(client), Some(group))
@@ -118,7 +130,10 @@ impl Services {
                 tx,
                 &Context::of_user(user, attempt.origin, attempt.at),
                 user,
-                SecurityEvent::NewDeviceLogin { client },
+                SecurityEvent::NewDeviceLogin {
+                    client,
+                    authenticator: authenticator.cloned(),
+                },
             )?;
         }
         tx.insert_login_event(&NewLoginEvent {
@@ -128,6 +143,7 @@ impl Services {
             client: attempt.client,
             origin: attempt.origin.clone(),
             at: attempt.at,
+            authenticator: authenticator.cloned(),
         })
     }
 }

@@ -44,6 +44,7 @@ pub enum Missing {
     WebhookEndpoint,
     ApiKey,
     Device,
+    Authenticator,
 }
 
 impl Missing {
@@ -54,6 +55,7 @@ impl Missing {
             Missing::WebhookEndpoint => "webhook endpoint",
             Missing::ApiKey => "API key",
             Missing::Device => "remembered device",
+            Missing::Authenticator => "authenticator",
         }
     }
 }
@@ -85,7 +87,7 @@ pub enum Refusal {
     /// extension): not a guess, so it does not count as a failure.
     #[error("this code was already used; wait for the next one (about {} seconds)", .retry_after.as_secs().max(1))]
     CodeAlreadyUsed { retry_after: Duration },
-    #[error("two-factor authentication is already enabled; disable it first to set up a new authenticator")]
+    #[error("two-factor authentication is already enabled; add another authenticator from the list of authenticators instead")]
     TwoFactorAlreadyEnabled,
     #[error("no enrollment is in progress; start one first")]
     NoPendingEnrollment,
@@ -142,6 +144,10 @@ pub enum Refusal {
     /// or with 2FA on a code or recovery code as well).
     #[error("this change needs your current password and, with two-factor authentication on, a current code or a recovery code")]
     StepUpRequired,
+    #[error("you already have {max} authenticators, the most allowed; remove one first")]
+    TooManyAuthenticators { max: usize },
+    #[error("this is your last authenticator and two-factor authentication is required by your {}; add another authenticator before removing this one", match .0 { EnforcedBy::Admin => "administrator", EnforcedBy::Organization => "organization's policy" })]
+    LastAuthenticatorRequired(EnforcedBy),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::{EnabledFactor, TwoFactor, VerifyError},
+    authenticators::{AuthenticatorRef, CodeCheck, Keyring},
+    enrollment::TwoFactorStatus,
     events::{Actor, SecurityEvent},
-    ids::FactorId,
     opaque_token::TokenHash,
     outcome::LoginOutcome,
     recovery::RecoveryCode,
     throttle::{ThrottleState, Verdict},
-    totp::Algorithm,
     totp::OtpCode,
     UnixTime,
 };
@@ -32,6 +31,13 @@ use super::{
 pub enum SecondFactor {
     Totp(OtpCode),
     Recovery(RecoveryCode),
+}
+
+/// How a second factor fared: the outcome as the login history names it,
+/// and the authenticator a code matched (right or replayed).
+pub(crate) struct Checked {
+    pub outcome: LoginOutcome,
+    pub authenticator: Option<AuthenticatorRef>,
 }
 
 impl Services {
@@ -61,8 +67,19 @@ impl Services {
             {
                 return refuse(Refusal::InvalidChallenge);
             }
+            let ring = tx.keyring(&user.id)?;
+            if ring.status() != TwoFactorStatus::Enabled {
+                // The authenticators were reset after the password step.
+                tx.consume_challenge(&live.challenge.id, now)?;
+                return refuse(Refusal::InvalidChallenge);
+            }
+            // More authenticators, more codes per guess: a slower budget.
+            let policy = self
+                .policy
+                .second_factor
+                .for_authenticators(ring.confirmed.len());
             let throttle = tx.otp_throttle(&user.id)?;
-            let verdict = self.policy.second_factor.check(&throttle, now);
+            let verdict = policy.check(&throttle, now);
             let waiting = matches!(verdict, Verdict::Wait { .. });
             let refusal = match verdict {
                 Verdict::Allowed => None,
@@ -79,27 +96,21 @@ impl Services {
                 self.record_attempt(tx, &live.attempt(origin, now), LoginOutcome::Locked)?;
                 return refuse(refusal);
             }
-            let stored = tx.two_factor(&user.id)?;
-            let (TwoFactor::Enabled(factor), Some(factor_id)) = (stored.state, stored.id) else {
-                // The authenticator was reset after the password step.
-                tx.consume_challenge(&live.challenge.id, now)?;
-                return refuse(Refusal::InvalidChallenge);
-            };
-            let outcome = self.check_second_factor(
-                tx,
-                user,
-                &factor,
-                &factor_id,
-                stored.algorithm,
-                proof,
-                now,
-            )?;
+            let Checked {
+                outcome,
+                authenticator,
+            } = self.check_second_factor(tx, user, &ring, proof, now)?;
             if outcome == LoginOutcome::ReplayedCode {
                 // The right code, already accepted once: the owner in a
                 // second tab or on a second device, not a guess. Recorded,
                 // but neither the throttle nor the challenge counts it.
-                self.record_attempt(tx, &live.attempt(origin, now), outcome)?;
-                let next = self.policy.totp_for(stored.algorithm).next_step_at(now);
+                self.record_attempt_with(
+                    tx,
+                    &live.attempt(origin, now),
+                    outcome,
+                    authenticator.as_ref(),
+                )?;
+                let next = self.policy.totp.next_step_at(now);
                 return refuse(Refusal::CodeAlreadyUsed {
                     retry_after: now.until(next),
                 });
@@ -110,16 +121,22 @@ impl Services {
                     // wrong one must not hurry the hard lock (SECURITY.md).
                     return self.refuse_code(tx, &live, outcome, origin, now);
                 }
-                return self.fail_second_factor(tx, &live, throttle, outcome, origin, now);
+                let after = policy.after_failure(throttle, now);
+                return self.fail_second_factor(tx, &live, throttle, after, outcome, origin, now);
             }
             if !tx.consume_challenge(&live.challenge.id, now)? {
                 return refuse(Refusal::InvalidChallenge);
             }
-            let after = self.policy.second_factor.after_success(throttle);
+            let after = policy.after_success(throttle);
             if after != throttle {
                 tx.save_otp_throttle(&user.id, &after)?;
             }
-            self.record_attempt(tx, &live.attempt(origin, now), outcome)?;
+            self.record_attempt_with(
+                tx,
+                &live.attempt(origin, now),
+                outcome,
+                authenticator.as_ref(),
+            )?;
             if outcome == LoginOutcome::RecoveryCode {
                 let remaining = tx.remaining_recovery_codes(&user.id)?;
                 record(
@@ -150,53 +167,69 @@ impl Services {
         Ok(tokens)
     }
 
-    /// Checks `proof` against the user's enabled authenticator or their
-    /// recovery codes, spending what it matches (the TOTP step, the
-    /// recovery code). The outcome is named as the login history names it:
-    /// `Success`, `RecoveryCode`, or why it failed.
-    #[allow(clippy::too_many_arguments)] // the parts of one stored factor
+    /// Checks `proof` against every confirmed authenticator of the user or
+    /// their recovery codes, spending what it matches (that authenticator's
+    /// step, the recovery code). The outcome is named as the login history
+    /// names it: `Success`, `RecoveryCode`, or why it failed.
     pub(crate) fn check_second_factor(
         &self,
         tx: &mut Tx<'_>,
         user: &UserRecord,
-        factor: &EnabledFactor,
-        factor_id: &FactorId,
-        algorithm: Algorithm,
+        ring: &Keyring,
         proof: &SecondFactor,
         now: UnixTime,
-    ) -> Result<LoginOutcome, StoreError> {
+    ) -> Result<Checked, StoreError> {
         Ok(match proof {
             SecondFactor::Totp(code) => {
-                let params = self.policy.totp_for(algorithm);
-                match factor.verify(code, now, &params) {
-                    // The conditional update decides between concurrent submissions.
-                    Ok(step) if tx.record_totp_step(factor_id, step, now)? => LoginOutcome::Success,
-                    Ok(_) | Err(VerifyError::Replayed) => LoginOutcome::ReplayedCode,
-                    Err(VerifyError::InvalidCode) => LoginOutcome::WrongCode,
+                match ring.check(code, now, |algorithm| self.policy.totp_for(algorithm)) {
+                    CodeCheck::Accepted {
+                        authenticator,
+                        accepted,
+                    } => Checked {
+                        // The conditional update decides between concurrent
+                        // submissions, on any instance.
+                        outcome: if tx.record_totp_step(&authenticator.id, &accepted, now)? {
+                            LoginOutcome::Success
+                        } else {
+                            LoginOutcome::ReplayedCode
+                        },
+                        authenticator: Some(authenticator.reference()),
+                    },
+                    CodeCheck::Replayed { authenticator } => Checked {
+                        outcome: LoginOutcome::ReplayedCode,
+                        authenticator: Some(authenticator.reference()),
+                    },
+                    CodeCheck::Invalid => Checked {
+                        outcome: LoginOutcome::WrongCode,
+                        authenticator: None,
+                    },
                 }
             }
-            SecondFactor::Recovery(code) => {
-                if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
+            SecondFactor::Recovery(code) => Checked {
+                outcome: if tx.use_recovery_code(&user.id, &code.hash(&user.id), now)? {
                     LoginOutcome::RecoveryCode
                 } else {
                     LoginOutcome::WrongRecoveryCode
-                }
-            }
+                },
+                authenticator: None,
+            },
         })
     }
 
-    /// A failed second factor: counted by the account's throttle as well.
+    /// A failed second factor: counted by the account's throttle as well
+    /// (`after` is the throttle with this failure counted).
+    #[allow(clippy::too_many_arguments)] // one failure's facts
     fn fail_second_factor<T>(
         &self,
         tx: &mut Tx<'_>,
         live: &LiveChallenge,
         throttle: ThrottleState,
+        after: ThrottleState,
         outcome: LoginOutcome,
         origin: &RequestOrigin,
         now: UnixTime,
     ) -> Result<Decided<T>, StoreError> {
         let user = &live.user;
-        let after = self.policy.second_factor.after_failure(throttle, now);
         tx.save_otp_throttle(&user.id, &after)?;
         if after.locked_at.is_some() && throttle.locked_at.is_none() {
             let ctx = Context {

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use auth_core::{
-    enrollment::{TwoFactor, TwoFactorStatus},
+    enrollment::TwoFactorStatus,
     events::{Actor, SecurityEvent},
     ids::SessionId,
     outcome::LoginOutcome,
@@ -128,8 +128,15 @@ impl Services {
             return refuse(Refusal::StepUpRequired);
         };
         tx.lock_user(&user.id)?;
+        let ring = tx.keyring(&user.id)?;
+        if ring.status() != TwoFactorStatus::Enabled {
+            return Ok(Decided::Done(()));
+        }
         let throttle = tx.otp_throttle(&user.id)?;
-        let policy = &self.policy.second_factor;
+        let policy = self
+            .policy
+            .second_factor
+            .for_authenticators(ring.confirmed.len());
         let waiting = match policy.check(&throttle, now) {
             Verdict::Allowed => None,
             Verdict::Wait { until } => Some(Refusal::TooManyAttempts {
@@ -140,19 +147,10 @@ impl Services {
         if let Some(refusal) = waiting {
             return self.fail_step_up(tx, caller, LoginOutcome::Locked, refusal, now);
         }
-        let stored = tx.two_factor(&user.id)?;
-        let (TwoFactor::Enabled(factor), Some(factor_id)) = (stored.state, stored.id) else {
-            return Ok(Decided::Done(()));
-        };
-        let failed = match self.check_second_factor(
-            tx,
-            user,
-            &factor,
-            &factor_id,
-            stored.algorithm,
-            second,
-            now,
-        )? {
+        let failed = match self
+            .check_second_factor(tx, user, &ring, second, now)?
+            .outcome
+        {
             LoginOutcome::Success => None,
             LoginOutcome::RecoveryCode => {
                 let remaining = tx.remaining_recovery_codes(&user.id)?;

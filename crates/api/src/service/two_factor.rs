@@ -66,7 +66,9 @@ impl Services {
                     tx,
                     &Context::of_user(user, origin, now),
                     user,
-                    SecurityEvent::TwoFactorDisabled {},
+                    SecurityEvent::TwoFactorDisabled {
+                        authenticator: None,
+                    },
                 )?;
                 Ok(Decided::Done(self.two_factor_summary(tx, user, now)?))
             })?
