@@ -445,7 +445,7 @@ async fn an_admin_sees_how_many_authenticators_a_user_has_and_resets_them_all() 
         .unwrap()
         .to_owned();
     let code = phone.fresh_code().await;
-    let (_, mut backup) = add_authenticator(
+    add_authenticator(
         &app,
         &token,
         "Backup",
@@ -480,10 +480,9 @@ async fn an_admin_sees_how_many_authenticators_a_user_has_and_resets_them_all() 
         .await;
     assert_eq!(user.assert_ok()["authenticators"], 0);
     assert_eq!(user.body["two_factor"]["status"], "disabled");
-    // Neither authenticator signs in any more: the password alone does.
+    // Neither authenticator is asked for any more: the password alone signs in.
     let r = app.login(AGENT_EMAIL, AGENT_PASSWORD).await;
     assert_eq!(r.assert_ok()["status"], "authenticated");
-    let _ = backup.fresh_code().await;
 }
 
 #[tokio::test]
@@ -533,4 +532,94 @@ async fn the_enrollment_endpoints_still_set_up_the_first_authenticator_only() {
         )
         .await;
     r.assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_phone_whose_clock_drifts_keeps_signing_in_and_the_window_moves_without_widening() {
+    use auth_core::totp::TotpParams;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let token = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let phone = enable_two_factor(&app, &token, ADMIN_PASSWORD).await;
+    let p = TotpParams::default();
+    let code_at = |offset_secs: u64| {
+        let at = app.clock.now().plus(Duration::from_secs(offset_secs));
+        p.code_at(phone.secret(), at).as_str().to_owned()
+    };
+    // The phone gains 10 s a day; its owner signs in daily. After two weeks
+    // it is 140 s (over 4 steps) ahead, far outside a fixed ±1 window.
+    for day in 1..=14u64 {
+        app.clock.advance(Duration::from_secs(86_400));
+        let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let challenge = r.assert_ok()["challenge_token"].clone();
+        let r = app
+            .post(
+                "/v1/auth/otp",
+                json!({"challenge_token": challenge, "code": code_at(day * 10)}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 200, "day {day}: {}", r.body);
+    }
+    // The window followed the phone: the code of the server's own step is
+    // now outside it, so the window moved rather than widened.
+    app.clock.advance(Duration::from_secs(60));
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let challenge = r.assert_ok()["challenge_token"].clone();
+    let r = app
+        .post(
+            "/v1/auth/otp",
+            json!({"challenge_token": challenge, "code": code_at(0)}),
+            None,
+        )
+        .await;
+    r.assert_problem(401, "invalid_code");
+}
+
+#[tokio::test]
+async fn a_removed_users_authenticator_names_leave_the_audit_log() {
+    let app = spawn_app().await;
+    let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = app
+        .post(
+            "/v1/users",
+            json!({"email": AGENT_EMAIL, "name": "Agent", "role": "agent", "password": AGENT_PASSWORD}),
+            Some(&admin),
+        )
+        .await;
+    let agent_id = r.body["user"]["id"].as_str().unwrap().to_owned();
+    let token = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
+    let mut phone = enable_two_factor(&app, &token, AGENT_PASSWORD).await;
+    let code = phone.fresh_code().await;
+    let (id, _) = add_authenticator(
+        &app,
+        &token,
+        "Ana Silva's iPhone",
+        json!({"password": AGENT_PASSWORD, "code": code}),
+    )
+    .await;
+    let r = app
+        .patch(
+            &format!("{LIST}/{id}"),
+            json!({"name": "Ana Silva's old iPhone"}),
+            Some(&token),
+        )
+        .await;
+    r.assert_ok();
+    let audit = app.get("/v1/audit-events?limit=100", Some(&admin)).await;
+    assert!(audit.assert_ok().to_string().contains("Ana Silva's iPhone"));
+
+    let r = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/v1/users/{agent_id}")))
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    let audit = app.get("/v1/audit-events?limit=100", Some(&admin)).await;
+    let text = audit.assert_ok().to_string();
+    assert!(!text.contains("Ana Silva"), "{text}");
+    assert!(text.contains(&id), "the ids stay: {text}");
 }

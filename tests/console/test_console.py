@@ -672,3 +672,50 @@ def test_a_remembered_device_skips_the_code_until_the_person_forgets_it(page, se
     sign_out(page)
     sign_in(page, agent, password)
     heading(page, "Two-factor authentication").to_be_visible()
+
+
+def test_a_person_adds_a_new_phone_and_removes_the_old_one_without_an_admin(page, server):
+    agent, password = "nico@console.test", "nico's long password"
+    create_user(server, agent, password)
+    old = enroll_over_the_api(server, agent, password)
+    sign_in(page, agent, password)
+    heading(page, "Two-factor authentication").to_be_visible()
+    page.get_by_label("Authentication code", exact=True).fill(old.code())
+    page.get_by_role("button", name="Verify").click()
+    heading(page, "Profile").to_be_visible()
+    mine = page.get_by_role("table", name="Your authenticators")
+    expect(mine.get_by_role("row")).to_have_count(2)  # header + the old phone
+
+    # The new phone: the password and a code from the old one prove it is her.
+    page.get_by_role("button", name="Add an authenticator").click()
+    add = page.get_by_role("form", name="Add an authenticator")
+    add.get_by_label("Password", exact=True).fill(password)
+    add.get_by_label("Authentication code", exact=True).fill(old.code())
+    add.get_by_label("Name", exact=True).fill("New phone")
+    add.get_by_role("button", name="Continue").click()
+    qr = page.get_by_alt_text("QR code")
+    expect(qr).to_be_visible()
+    new = Authenticator(decode_qr(qr.screenshot()))
+    page.get_by_label("Authentication code", exact=True).fill(new.code())
+    page.get_by_role("button", name="Verify").click()
+    expect(mine.get_by_role("row")).to_have_count(3)
+    shot(page, "authenticators")
+
+    # Then the old phone goes, proven with the new one.
+    page.get_by_role("button", name="Remove Authenticator", exact=True).click()
+    remove = page.get_by_role("form", name="Remove \u201cAuthenticator\u201d")
+    remove.get_by_label("Password", exact=True).fill(password)
+    remove.get_by_label("Authentication code", exact=True).fill(new.code())
+    remove.get_by_role("button", name="Remove it").click()
+    expect(mine.get_by_role("row")).to_have_count(2)
+    expect(mine).to_contain_text("New phone")
+
+    # The new phone signs her in; the history says which authenticator.
+    sign_out(page)
+    sign_in(page, agent, password)
+    heading(page, "Two-factor authentication").to_be_visible()
+    page.get_by_label("Authentication code", exact=True).fill(new.code())
+    page.get_by_role("button", name="Verify").click()
+    heading(page, "Profile").to_be_visible()
+    expect(page.get_by_role("table", name="Sign-in attempts, newest first").get_by_role("row").nth(1)).to_contain_text(
+        "New phone")

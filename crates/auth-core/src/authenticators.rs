@@ -106,6 +106,18 @@ pub struct Confirmed {
     pub last_used_at: Option<UnixTime>,
 }
 
+impl AuthenticatorRef {
+    /// The same reference with its name replaced, for the records a removed
+    /// person leaves behind (people name authenticators after themselves).
+    #[must_use]
+    pub fn without_name(self) -> Self {
+        Self {
+            id: self.id,
+            name: crate::events::REMOVED.into(),
+        }
+    }
+}
+
 impl Confirmed {
     pub fn reference(&self) -> AuthenticatorRef {
         AuthenticatorRef {

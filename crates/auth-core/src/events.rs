@@ -413,6 +413,38 @@ impl SecurityEvent {
                 role,
                 previous_role,
             },
+            Self::TwoFactorEnabled {
+                source,
+                authenticator,
+            } => Self::TwoFactorEnabled {
+                source,
+                authenticator: authenticator.map(AuthenticatorRef::without_name),
+            },
+            Self::TwoFactorDisabled { authenticator } => Self::TwoFactorDisabled {
+                authenticator: authenticator.map(AuthenticatorRef::without_name),
+            },
+            Self::AuthenticatorAdded { authenticator } => Self::AuthenticatorAdded {
+                authenticator: authenticator.without_name(),
+            },
+            Self::AuthenticatorRemoved { authenticator } => Self::AuthenticatorRemoved {
+                authenticator: authenticator.without_name(),
+            },
+            Self::AuthenticatorRenamed {
+                authenticator_id, ..
+            } => Self::AuthenticatorRenamed {
+                authenticator_id,
+                name: Change {
+                    from: REMOVED.into(),
+                    to: REMOVED.into(),
+                },
+            },
+            Self::NewDeviceLogin {
+                client,
+                authenticator,
+            } => Self::NewDeviceLogin {
+                client,
+                authenticator: authenticator.map(AuthenticatorRef::without_name),
+            },
             other => other,
         }
     }
@@ -491,6 +523,16 @@ mod tests {
             authenticator: None,
         };
         assert_eq!(enabled.clone().without_personal_data(), enabled);
+        let added = SecurityEvent::AuthenticatorAdded {
+            authenticator: AuthenticatorRef {
+                id: crate::ids::FactorId::from_stored("f1".into()),
+                name: "Ana's phone".into(),
+            },
+        };
+        assert_eq!(
+            added.without_personal_data().details(),
+            json!({"authenticator": {"id": "f1", "name": REMOVED}})
+        );
     }
 
     #[test]

@@ -93,6 +93,8 @@ impl Tx<'_> {
             .set((
                 login_events::ip.eq(None::<String>),
                 login_events::user_agent.eq(None::<String>),
+                // People name authenticators after themselves ("Ana's phone").
+                login_events::authenticator_name.eq(None::<String>),
             ))
             .execute(self.conn)?;
         self.scrub_audit(id)

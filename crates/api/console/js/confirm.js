@@ -18,6 +18,8 @@ export const PROOFS = {
   regenerateRecoveryCodes: { password: "password", code: true },
   changePassword: { password: "current_password", code: true },
   endOtherSession: { password: "password", code: false },
+  addAuthenticator: { password: "password", code: true },
+  removeAuthenticator: { password: "password", code: true },
 };
 
 /**

@@ -6,7 +6,8 @@ import { h, field, form, download } from "./ui.js";
 
 /**
  * `ticket` is the API's enrollment response; `confirm(code)` sends the
- * code and resolves to the recovery codes.
+ * code and resolves to the recovery codes (none for a further
+ * authenticator: 2FA was already on, and `onDone` follows at once).
  */
 export function enrollmentPanel(ticket, { confirm, onDone }) {
   const wrap = h("div", {});
@@ -22,6 +23,7 @@ export function enrollmentPanel(ticket, { confirm, onDone }) {
     fields: [field("Authentication code", { name: "code", inputMode: "numeric", autocomplete: "one-time-code", required: true })],
     onSubmit: async ({ code }) => {
       const codes = await confirm(code);
+      if (!codes.length) { await onDone(); return; }
       wrap.replaceChildren(recoveryCodesPanel(codes, {
         heading: "Two-factor authentication is on",
         onDone,

@@ -4,8 +4,12 @@ import { api } from "./session.js";
 import { h, field, select, form, render, table, when, messageOf, confirmButton } from "./ui.js";
 import { historyCard } from "./profile.js";
 
-function userTwoFactor(tf) {
-  if (tf.status === "enabled") return h("span", { class: "badge on" }, "Enabled");
+function userTwoFactor(tf, authenticators = 0) {
+  if (tf.status === "enabled") {
+    return [h("span", { class: "badge on" }, "Enabled"), " ",
+      h("span", { class: "muted", dataset: { authenticators: String(authenticators) } },
+        authenticators === 1 ? "1 authenticator" : `${authenticators} authenticators`)];
+  }
   if (tf.enforced) return h("span", { class: "badge forced" }, tf.enforced_by === "admin" ? "Required, not set up" : "Required by policy, not set up");
   if (tf.status === "pending") return h("span", { class: "badge" }, "Being set up");
   return h("span", { class: "badge" }, "Off");
@@ -73,7 +77,7 @@ export async function organizationScreen() {
     requireBox.setAttribute("aria-describedby", describedBy);
     return [
       h("span", { id: emailId }, u.email),
-      u.name, u.role, userTwoFactor(u.two_factor), when(u.last_login_at),
+      u.name, u.role, userTwoFactor(u.two_factor, u.authenticators), when(u.last_login_at),
       h("div", { class: "actions", dataset: { user: u.email } },
         h("span", { class: "field check" }, requireBox, h("label", { htmlFor: requireBox.id }, "Require two-factor authentication")),
         u.two_factor.status !== "disabled" && button("Reset 2FA", act(() => api("POST", `/v1/users/${u.id}/two-factor/reset`))),

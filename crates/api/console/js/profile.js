@@ -1,7 +1,7 @@
 // Profile: the signed-in person's 2FA, password, sessions and history.
 
 import { api } from "./session.js";
-import { h, field, render, table, when, messageOf } from "./ui.js";
+import { h, field, form, render, table, when, messageOf } from "./ui.js";
 import { confirmStep } from "./confirm.js";
 import { enrollmentPanel, recoveryCodesPanel } from "./enroll.js";
 
@@ -80,7 +80,63 @@ export async function profileScreen() {
   let sessions = await sessionsCard();
   render("Profile",
     h("p", {}, `${me.name} · ${me.email} · ${me.organization.name} (${me.role})`),
-    twoFactor, password, sessions, await devicesCard(), await historyCard());
+    twoFactor, twoFactorOn ? await authenticatorsCard(tf, reload) : null,
+    password, sessions, await devicesCard(), await historyCard());
+}
+
+/**
+ * Authenticators: a code from any of them signs in. Adding one proves an
+ * existing one (or a recovery code); so does removing one. Moving to a new
+ * phone is adding it, then removing the old one.
+ */
+async function authenticatorsCard(tf, reload) {
+  const list = await api("GET", "/v1/me/two-factor/authenticators");
+  const area = h("div", { id: "authenticator-actions" });
+  const show = (...nodes) => { area.replaceChildren(...nodes); area.querySelector("input, h2, button")?.focus(); };
+  const cancel = () => area.replaceChildren();
+  const add = () => show(confirmStep("addAuthenticator", {
+    title: "Add an authenticator", submit: "Continue", twoFactorOn: true, onCancel: cancel,
+    fields: [field("Name", { name: "name", required: true, maxLength: 64, hint: "For example \u201cWork phone\u201d or \u201cPassword manager\u201d." })],
+    run: async (body) => {
+      const ticket = await api("POST", "/v1/me/two-factor/authenticators", body);
+      show(enrollmentPanel(ticket, {
+        confirm: async (code) => (await api("POST", `/v1/me/two-factor/authenticators/${encodeURIComponent(ticket.id)}/confirm`, { code })).recovery_codes || [],
+        onDone: reload,
+      }));
+    },
+  }).form);
+  const rename = (a) => show(form({
+    title: `Rename \u201c${a.name}\u201d`, submit: "Rename",
+    fields: [field("New name", { name: "name", required: true, maxLength: 64, value: a.name })],
+    extra: [h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")],
+    onSubmit: async ({ name }) => {
+      await api("PATCH", `/v1/me/two-factor/authenticators/${encodeURIComponent(a.id)}`, { name });
+      await reload();
+    },
+  }));
+  const remove = (a) => show(confirmStep("removeAuthenticator", {
+    title: `Remove \u201c${a.name}\u201d`, submit: "Remove it", danger: true, twoFactorOn: true, onCancel: cancel,
+    run: async (body) => {
+      await api("DELETE", `/v1/me/two-factor/authenticators/${encodeURIComponent(a.id)}`, body);
+      await reload();
+    },
+  }).form);
+  const last = list.length === 1;
+  const rows = list.map((a) => [
+    a.name, when(a.created_at), a.last_used_at ? when(a.last_used_at) : "never",
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: "secondary", "aria-label": `Rename ${a.name}`, onclick: () => rename(a) }, "Rename"),
+      // The last one cannot go while 2FA is required; otherwise removing it turns 2FA off.
+      !(last && tf.enforced) && h("button", { type: "button", class: "secondary", "aria-label": `Remove ${a.name}`, onclick: () => remove(a) }, "Remove")),
+  ]);
+  return h("section", { class: "card", "aria-labelledby": "authenticators-heading" },
+    h("h2", { id: "authenticators-heading" }, "Authenticators"),
+    h("p", { class: "muted" }, "A code from any of these signs you in. Add a new phone before removing the old one."),
+    table("Your authenticators", ["Name", "Added", "Last used", "Actions"], rows),
+    list.length < 5
+      ? h("div", { class: "actions" }, h("button", { type: "button", onclick: add }, "Add an authenticator"))
+      : h("p", { class: "muted" }, "You have the most authenticators allowed (5): remove one to add another."),
+    area);
 }
 
 /** Remembered devices: each skips the code at sign-in until forgotten. */
@@ -145,8 +201,9 @@ export async function historyCard(path = "/v1/me/login-history", heading = "Logi
   const rows = [];
   const load = async () => {
     const page = await api("GET", `${path}?limit=20${before ? `&before=${before}` : ""}`);
-    rows.push(...page.items.map((e) => [when(e.at), e.client || "—", e.ip || "—", h("span", { dataset: { outcome: e.outcome } }, outcome(e.outcome))]));
-    body.replaceChildren(table("Sign-in attempts, newest first", ["Time", "Client", "Address", "Outcome"], rows));
+    rows.push(...page.items.map((e) => [when(e.at), e.client || "—", e.ip || "—", h("span", { dataset: { outcome: e.outcome } }, outcome(e.outcome)),
+      e.authenticator ? e.authenticator.name : "—"]));
+    body.replaceChildren(table("Sign-in attempts, newest first", ["Time", "Client", "Address", "Outcome", "Authenticator"], rows));
     before = page.next_before;
     more.hidden = !before;
   };
