@@ -54,6 +54,19 @@ async fn add_authenticator(
     (id, auth)
 }
 
+/// An agent of Acme made by its admin; returns the agent's id.
+async fn create_agent(app: &TestApp, admin: &str, require_two_factor: bool) -> String {
+    let r = app
+        .post(
+            "/v1/users",
+            json!({"email": AGENT_EMAIL, "name": "Agent", "role": "agent", "password": AGENT_PASSWORD, "require_two_factor": require_two_factor}),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
+    r.body["user"]["id"].as_str().unwrap().to_owned()
+}
+
 fn names(list: &Value) -> Vec<&str> {
     list.as_array()
         .expect("a JSON array")
@@ -221,15 +234,7 @@ async fn a_recovery_code_proves_the_step_up_when_the_old_phone_is_gone() {
 async fn a_forced_agent_moves_to_a_new_phone_without_an_admin() {
     let app = spawn_app().await;
     let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = app
-        .post(
-            "/v1/users",
-            json!({"email": AGENT_EMAIL, "name": "Agent", "role": "agent", "password": AGENT_PASSWORD, "require_two_factor": true}),
-            Some(&admin),
-        )
-        .await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.body);
-    let agent_id = r.body["user"]["id"].as_str().unwrap().to_owned();
+    let agent_id = create_agent(&app, &admin, true).await;
 
     // First login: the forced enrollment sets up the old phone.
     let login = app.login(AGENT_EMAIL, AGENT_PASSWORD).await;
@@ -429,14 +434,7 @@ async fn renaming_an_authenticator_shows_in_the_list() {
 async fn an_admin_sees_how_many_authenticators_a_user_has_and_resets_them_all() {
     let app = spawn_app().await;
     let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = app
-        .post(
-            "/v1/users",
-            json!({"email": AGENT_EMAIL, "name": "Agent", "role": "agent", "password": AGENT_PASSWORD}),
-            Some(&admin),
-        )
-        .await;
-    let agent_id = r.body["user"]["id"].as_str().unwrap().to_owned();
+    let agent_id = create_agent(&app, &admin, false).await;
     let token = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
     let mut phone = enable_two_factor(&app, &token, AGENT_PASSWORD).await;
     let token = login_with_code(&app, AGENT_EMAIL, AGENT_PASSWORD, &mut phone).await
@@ -581,14 +579,7 @@ async fn a_phone_whose_clock_drifts_keeps_signing_in_and_the_window_moves_withou
 async fn a_removed_users_authenticator_names_leave_the_audit_log() {
     let app = spawn_app().await;
     let admin = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = app
-        .post(
-            "/v1/users",
-            json!({"email": AGENT_EMAIL, "name": "Agent", "role": "agent", "password": AGENT_PASSWORD}),
-            Some(&admin),
-        )
-        .await;
-    let agent_id = r.body["user"]["id"].as_str().unwrap().to_owned();
+    let agent_id = create_agent(&app, &admin, false).await;
     let token = app.access_token(AGENT_EMAIL, AGENT_PASSWORD).await;
     let mut phone = enable_two_factor(&app, &token, AGENT_PASSWORD).await;
     let code = phone.fresh_code().await;

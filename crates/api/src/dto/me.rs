@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::common::*;
+use super::EnrollmentResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -168,16 +169,9 @@ pub struct AuthenticatorList(pub Vec<AuthenticatorView>);
 pub struct PendingAuthenticatorResponse {
     pub id: String,
     pub name: String,
-    /// Base32 (RFC 4648, no padding), for typing in by hand.
-    pub secret: String,
-    /// Key Uri Format; the QR codes encode exactly this.
-    pub otpauth_uri: String,
-    /// The QR code as an SVG document.
-    pub qr_svg: String,
-    /// The QR code as `data:image/png;base64,…`.
-    pub qr_png: String,
-    /// Seconds left to confirm with a code.
-    pub expires_in: u64,
+    /// What to put in the authenticator app, as enrollment shows it.
+    #[serde(flatten)]
+    pub enrollment: EnrollmentResponse,
 }
 
 /// A confirmed authenticator. When it was the user's first, 2FA is now on

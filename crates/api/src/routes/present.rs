@@ -300,15 +300,10 @@ impl From<AuthenticatorInfo> for AuthenticatorView {
 
 impl From<AddedAuthenticator> for PendingAuthenticatorResponse {
     fn from(a: AddedAuthenticator) -> Self {
-        let t = a.ticket;
         PendingAuthenticatorResponse {
             id: a.id.into_string(),
             name: a.name.as_str().to_owned(),
-            secret: t.secret,
-            otpauth_uri: t.otpauth_uri,
-            qr_svg: t.qr_svg,
-            qr_png: t.qr_png,
-            expires_in: t.expires_in.as_secs(),
+            enrollment: a.ticket.into(),
         }
     }
 }

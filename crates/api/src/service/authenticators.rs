@@ -206,7 +206,7 @@ impl Services {
         id: &FactorId,
         proof: &StepUp,
     ) -> Result<Removal, ServiceError> {
-        let (user, session, origin) = (caller.user, caller.session, caller.origin);
+        let (user, origin) = (caller.user, caller.origin);
         self.store.read(|tx| {
             let requirement = self.requirement(tx, user)?;
             Ok(tx
@@ -242,19 +242,7 @@ impl Services {
                         )?;
                     }
                     Removal::Last => {
-                        // Exactly what turning 2FA off does.
-                        tx.delete_factors(&user.id)?;
-                        tx.delete_recovery_codes(&user.id)?;
-                        tx.forget_devices(&user.id, now)?;
-                        tx.revoke_user_sessions(&user.id, Some(session), now)?;
-                        record(
-                            tx,
-                            &ctx,
-                            user,
-                            SecurityEvent::TwoFactorDisabled {
-                                authenticator: Some(authenticator),
-                            },
-                        )?;
+                        Self::turn_two_factor_off(tx, caller, Some(authenticator), now)?;
                     }
                 }
                 Ok(Decided::Done(removal))

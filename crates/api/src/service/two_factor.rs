@@ -1,6 +1,7 @@
 //! Turning 2FA off and replacing recovery codes, from the profile.
 
 use auth_core::{
+    authenticators::AuthenticatorRef,
     enrollment::TwoFactorStatus,
     events::SecurityEvent,
     ids::UserId,
@@ -40,7 +41,7 @@ impl Services {
         caller: &Caller<'_>,
         proof: &StepUp,
     ) -> Result<TwoFactorSummary, ServiceError> {
-        let (user, session, origin) = (caller.user, caller.session, caller.origin);
+        let user = caller.user;
         // Say "not possible" before asking for proof that would be wasted.
         self.store.read(|tx| {
             Ok(Self::may_turn_off(
@@ -58,21 +59,33 @@ impl Services {
                 {
                     return refuse(refusal);
                 }
-                tx.delete_factors(&user.id)?;
-                tx.delete_recovery_codes(&user.id)?;
-                tx.forget_devices(&user.id, now)?;
-                tx.revoke_user_sessions(&user.id, Some(session), now)?;
-                record(
-                    tx,
-                    &Context::of_user(user, origin, now),
-                    user,
-                    SecurityEvent::TwoFactorDisabled {
-                        authenticator: None,
-                    },
-                )?;
+                Self::turn_two_factor_off(tx, caller, None, now)?;
                 Ok(Decided::Done(self.two_factor_summary(tx, user, now)?))
             })?
             .into_result()
+    }
+
+    /// Everything that goes with 2FA: the authenticators, the recovery
+    /// codes, the remembered devices and the caller's other sessions; the
+    /// user is told. `authenticator` names the last one when its removal is
+    /// what turned 2FA off.
+    pub(crate) fn turn_two_factor_off(
+        tx: &mut Tx<'_>,
+        caller: &Caller<'_>,
+        authenticator: Option<AuthenticatorRef>,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let user = caller.user;
+        tx.delete_factors(&user.id)?;
+        tx.delete_recovery_codes(&user.id)?;
+        tx.forget_devices(&user.id, now)?;
+        tx.revoke_user_sessions(&user.id, Some(caller.session), now)?;
+        record(
+            tx,
+            &Context::of_user(user, caller.origin, now),
+            user,
+            SecurityEvent::TwoFactorDisabled { authenticator },
+        )
     }
 
     fn may_turn_off(
