@@ -48,3 +48,19 @@ pub enum AdminErrors {
     #[response(status = 503, content_type = "application/problem+json")]
     Unavailable(Problem),
 }
+
+/// Errors of a change behind a step-up (the current password and, with 2FA
+/// on, a code or recovery code in the body).
+#[derive(utoipa::IntoResponses)]
+pub enum StepUpErrors {
+    /// Wrong password (`invalid_password`) or code (`invalid_code`): nothing
+    /// changes, the failure is counted, recorded in the login history and
+    /// audit log, and the 5th failure of a session ends it; or no valid
+    /// access token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// Too many wrong codes (`too_many_attempts`, see `Retry-After`) or
+    /// locked (`account_locked`).
+    #[response(status = 429, content_type = "application/problem+json")]
+    TooManyAttempts(Problem),
+}

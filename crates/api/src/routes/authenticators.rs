@@ -14,7 +14,7 @@ use crate::{
     extract::{Authenticated, Body, Origin},
     hash_pool::HashPool,
     problem::{
-        responses::{BearerErrors, JsonBodyErrors},
+        responses::{BearerErrors, JsonBodyErrors, StepUpErrors},
         ApiError, Problem,
     },
     service::{step_up::Caller, Refusal, Services},
@@ -61,10 +61,9 @@ pub async fn list(
     request_body = AddAuthenticatorRequest,
     responses(
         (status = 201, body = PendingAuthenticatorResponse),
-        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "2FA is on and neither `code` nor `recovery_code` was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user already has the most authenticators allowed, 5 (`too_many_authenticators`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
+        StepUpErrors,
         JsonBodyErrors,
     ))]
 pub async fn add(
@@ -156,10 +155,9 @@ pub async fn rename(
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The last authenticator while 2FA is required (`two_factor_enforced`), or no password and code given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such authenticator of this user", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
+        StepUpErrors,
     ))]
 pub async fn remove(
     services: web::Data<Services>,

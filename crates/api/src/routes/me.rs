@@ -12,7 +12,7 @@ use crate::{
     extract::{Authenticated, Body, Origin},
     hash_pool::HashPool,
     problem::{
-        responses::{BearerErrors, JsonBodyErrors},
+        responses::{BearerErrors, JsonBodyErrors, StepUpErrors},
         ApiError, Problem,
     },
     service::{step_up::Caller, Services},
@@ -89,8 +89,7 @@ pub async fn confirm_enrollment(
     request_body = StepUpRequest,
     responses(
         (status = 200, body = TwoFactorView),
-        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
+        StepUpErrors,
         (status = 403, description = "2FA is enforced (`two_factor_enforced`), or no second factor was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "2FA is not enabled", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
@@ -143,9 +142,8 @@ pub async fn login_history(
     request_body = StepUpRequest,
     responses(
         (status = 200, body = RecoveryCodesResponse),
-        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "2FA is on and neither `code` nor `recovery_code` was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
+        StepUpErrors,
         (status = 409, description = "2FA is not enabled", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]
@@ -235,9 +233,8 @@ pub async fn end_session(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, description = "Wrong password (`invalid_password`) or code (`invalid_code`): nothing changes, the failure is counted, recorded in the login history and audit log, and the 5th failure of a session ends it; or no valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "2FA is on and neither `code` nor `recovery_code` was given (`step_up_required`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong codes (`too_many_attempts`, see `Retry-After`) or locked (`account_locked`)", body = Problem, content_type = "application/problem+json"),
+        StepUpErrors,
         JsonBodyErrors,
     ))]
 pub async fn change_password(
