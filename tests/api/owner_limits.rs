@@ -345,3 +345,54 @@ async fn racing_recovery_codes_on_one_challenge_spend_exactly_one() {
         "the losers' recovery codes are still good"
     );
 }
+
+/// Finding 7: a junk challenge or refresh token took SQLite's one write
+/// lock just to learn it was junk, so a flood of them queued real logins
+/// behind it. Now junk is answered from a read: with the write lock held
+/// elsewhere (here by the test itself), junk is still refused at once with
+/// 401, where a write would wait out the busy timeout and answer 503.
+#[tokio::test]
+async fn junk_challenge_and_refresh_tokens_never_queue_for_the_write_lock() {
+    use diesel::{connection::SimpleConnection, Connection, SqliteConnection};
+    if on_postgres() {
+        return; // PostgreSQL has no single database-wide write lock to queue for.
+    }
+    let app = spawn_app().await;
+    let db = std::fs::read_dir(app.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "db"))
+        .expect("the SQLite file");
+    let mut writer = SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+    writer.batch_execute("BEGIN IMMEDIATE").unwrap();
+
+    let junk = "ch_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    app.post(
+        "/v1/auth/otp",
+        json!({"challenge_token": junk, "code": "123456"}),
+        None,
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+    app.post(
+        "/v1/auth/enrollment/confirm",
+        json!({"challenge_token": junk, "code": "123456"}),
+        None,
+    )
+    .await
+    .assert_problem(401, "invalid_challenge");
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": "rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}),
+        None,
+    )
+    .await
+    .assert_problem(401, "refresh_token_invalid");
+    // A real write does wait for the lock, which is what junk used to do.
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .assert_problem(503, "database_unavailable");
+    writer.batch_execute("ROLLBACK").unwrap();
+    let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(r.assert_ok()["status"], "authenticated");
+}

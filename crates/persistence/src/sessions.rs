@@ -216,6 +216,18 @@ impl Tx<'_> {
     }
 
     /// A presented refresh token that is not a live session's current one.
+    /// Whether a presented refresh token was ever issued (current or
+    /// rotated away): one read, so that junk is refused without taking the
+    /// write lock `rotate_refresh_token` needs.
+    pub fn refresh_token_known(&mut self, presented: &TokenHash) -> Result<bool, StoreError> {
+        let current = sessions::table.filter(sessions::refresh_token_hash.eq(presented.as_str()));
+        let rotated = rotated_refresh_tokens::table.find(presented.as_str());
+        let (current, rotated) =
+            diesel::select((diesel::dsl::exists(current), diesel::dsl::exists(rotated)))
+                .get_result::<(bool, bool)>(self.conn)?;
+        Ok(current || rotated)
+    }
+
     fn not_current(
         &mut self,
         presented: &TokenHash,

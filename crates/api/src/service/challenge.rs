@@ -18,7 +18,7 @@ use rand_core::OsRng;
 
 use super::{
     record::Attempt,
-    refusal::{refuse, Decided, Refusal},
+    refusal::{refuse, Decided, Refusal, ServiceError},
     Services,
 };
 
@@ -73,6 +73,18 @@ impl Services {
 
     /// Finds a usable challenge of `kind` for `token`, recording why not
     /// when it is not.
+    /// Refuses a token that names no challenge from a read, before the
+    /// caller takes the write lock: junk never queues behind real logins.
+    pub(crate) fn known_challenge(&self, token: &str) -> Result<(), ServiceError> {
+        match self
+            .store
+            .read(|tx| tx.challenge_by_token(&TokenHash::of(token)))?
+        {
+            Some((_, false)) => Ok(()),
+            _ => Err(Refusal::InvalidChallenge.into()),
+        }
+    }
+
     pub(crate) fn live_challenge(
         &self,
         tx: &mut Tx<'_>,

@@ -283,6 +283,7 @@ impl Services {
         token: &str,
         origin: &RequestOrigin,
     ) -> Result<EnrollmentTicket, ServiceError> {
+        self.known_challenge(token)?;
         let now = self.clock.now();
         let (email, pending) = self
             .store
@@ -310,6 +311,7 @@ impl Services {
         code: &OtpCode,
         origin: &RequestOrigin,
     ) -> Result<IssuedTokens, ServiceError> {
+        self.known_challenge(token)?;
         let now = self.clock.now();
         let opened = self.store.write(|tx| {
             let live =

@@ -26,6 +26,14 @@ impl Services {
         let now = self.clock.now();
         let replacement = OpaqueToken::generate("rt", &mut OsRng);
         let grace_since = now.minus(self.policy.refresh_grace);
+        // Junk is answered from a read: it never queues for the write lock
+        // that real refreshes and logins need.
+        if !self
+            .store
+            .read(|tx| tx.refresh_token_known(&TokenHash::of(presented)))?
+        {
+            return Err(Refusal::RefreshTokenInvalid.into());
+        }
         let rotated = self.store.write(|tx| {
             let (session, successor) =
                 match tx.rotate_refresh_token(&TokenHash::of(presented), &replacement, grace_since, now)? {

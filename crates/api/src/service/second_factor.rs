@@ -52,6 +52,7 @@ impl Services {
         remember_device: bool,
         origin: &RequestOrigin,
     ) -> Result<IssuedTokens, ServiceError> {
+        self.known_challenge(token)?;
         let now = self.clock.now();
         let opened = self.store.write(|tx| {
             let live = proceed!(self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)?);
