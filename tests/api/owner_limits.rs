@@ -396,3 +396,45 @@ async fn junk_challenge_and_refresh_tokens_never_queue_for_the_write_lock() {
     let r = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(r.assert_ok()["status"], "authenticated");
 }
+
+/// Finding 7: a login that checked the old password while the password was
+/// being changed could open a session after the change had ended the
+/// others, and keep it. Now every session opened with the old password
+/// ends with the change, however the two interleave.
+#[tokio::test]
+async fn no_session_opened_with_the_old_password_survives_a_password_change() {
+    // One test client is many people here: lift the per-address share of
+    // the hashing pool so that the change is not queued out.
+    let app = spawn_app_with(&[("AUTHGATE_HASH_PER_ADDRESS", "1000")]).await;
+    let owner = app.access_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let logins: Vec<_> = (0..24)
+        .map(|_| {
+            let req = app
+                .client
+                .post(app.url("/v1/auth/login"))
+                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}));
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                res.json::<Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let change = app
+        .post(
+            "/v1/me/password",
+            json!({"current_password": ADMIN_PASSWORD, "new_password": "a brand new password"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(change.status.as_u16(), 204, "{}", change.body);
+    for login in logins {
+        let body = login.await.unwrap();
+        if let Some(token) = body["access_token"].as_str() {
+            app.get("/v1/me", Some(token))
+                .await
+                .assert_problem(401, "unauthorized");
+        }
+    }
+    // The owner's own session, which made the change, lives on.
+    app.get("/v1/me", Some(&owner)).await.assert_ok();
+}

@@ -2,6 +2,7 @@
 
 use auth_core::{
     identity::{ClientKind, Email},
+    ids::UserId,
     opaque_token::TokenHash,
     outcome::LoginOutcome,
     password::Password,
@@ -45,6 +46,10 @@ pub struct Admitted {
     now: auth_core::UnixTime,
 }
 
+/// An id no account has (ids are UUIDs): what an unknown email's queries
+/// look up.
+const NO_ACCOUNT: &str = "no-such-account";
+
 /// How long a caller refused by the per-address limit is told to wait (the
 /// count slides over an hour; trying again sooner only costs a read).
 const ADDRESS_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -62,8 +67,12 @@ impl Services {
         let limits = &self.policy.password;
         let (user, failures) = self.store.read(|tx| {
             let user = tx.user_by_email(email)?;
+            // An unknown email runs the same per-account queries (for an id
+            // no account has), so the database work does not tell known
+            // emails from unknown ones (issue 12, finding 7).
+            let nobody = UserId::from_stored(NO_ACCOUNT.into());
             let failures: PasswordFailures = tx.password_failures(
-                user.as_ref().map(|u| &u.id),
+                Some(user.as_ref().map_or(&nobody, |u| &u.id)),
                 origin.ip_group.as_deref(),
                 now.minus(limits.window),
                 now.minus(limits.familiar_for),
@@ -133,8 +142,13 @@ impl Services {
                 self.record_attempt(tx, &attempt(Some(&user)), LoginOutcome::WrongPassword)?;
                 return refuse(Refusal::InvalidCredentials);
             }
-            // Re-read inside the transaction: the account may have changed
-            // while the password was being hashed.
+            // Re-read inside the transaction, holding the account's lock:
+            // the account may have changed while the password was being
+            // hashed. A password change that committed meanwhile means the
+            // password just checked is no longer the account's; one that
+            // commits after this login will end the session it opens.
+            tx.lock_user(&user.id)?;
+            let verified = user.password_hash.clone();
             let Some(user) = tx.user_by_id(&user.id)? else {
                 return refuse(Refusal::InvalidCredentials);
             };
@@ -144,6 +158,10 @@ impl Services {
                 origin,
                 at: now,
             };
+            if user.password_hash != verified {
+                self.record_attempt(tx, &attempt, LoginOutcome::WrongPassword)?;
+                return refuse(Refusal::InvalidCredentials);
+            }
             if user.disabled {
                 self.record_attempt(tx, &attempt, LoginOutcome::AccountDisabled)?;
                 return refuse(Refusal::AccountDisabled);
