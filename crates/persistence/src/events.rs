@@ -92,7 +92,14 @@ impl Tx<'_> {
     ) -> Result<Option<UnixTime>, StoreError> {
         let at: Option<i64> = le::table
             .filter(le::user_id.eq(user_id.as_str().to_owned()))
-            .filter(le::outcome.eq_any(["success", "recovery_code", "remembered_device"]))
+            // OR, not `eq_any`: diesel prepares an `IN (…)` query anew on
+            // every call (see `sign_in_familiarity`).
+            .filter(
+                le::outcome
+                    .eq("success")
+                    .or(le::outcome.eq("recovery_code"))
+                    .or(le::outcome.eq("remembered_device")),
+            )
             .select(diesel::dsl::max(le::created_at))
             .first(self.conn)?;
         Ok(at.map(UnixTime::from_millis))
@@ -184,7 +191,11 @@ impl Tx<'_> {
         if let Some(group) = ip_group {
             let n: i64 = le::table
                 .filter(le::ip_group.eq(group))
-                .filter(le::outcome.eq_any(["wrong_password", "unknown_account"]))
+                .filter(
+                    le::outcome
+                        .eq("wrong_password")
+                        .or(le::outcome.eq("unknown_account")),
+                )
                 .filter(le::created_at.gt(since.as_millis()))
                 .count()
                 .get_result(self.conn)?;
@@ -193,12 +204,13 @@ impl Tx<'_> {
         if let Some(user_id) = user_id.map(auth_core::ids::UserId::as_str) {
             let familiar: Vec<Option<String>> = le::table
                 .filter(le::user_id.eq(user_id))
-                .filter(le::outcome.eq_any([
-                    "success",
-                    "otp_required",
-                    "enrollment_required",
-                    "remembered_device",
-                ]))
+                .filter(
+                    le::outcome
+                        .eq("success")
+                        .or(le::outcome.eq("otp_required"))
+                        .or(le::outcome.eq("enrollment_required"))
+                        .or(le::outcome.eq("remembered_device")),
+                )
                 .filter(le::created_at.gt(familiar_since.as_millis()))
                 .filter(le::ip_group.is_not_null())
                 .select(le::ip_group)

@@ -184,16 +184,17 @@ impl Tx<'_> {
     /// Takes the user's row lock (PostgreSQL) or the write lock (SQLite)
     /// before a read-decide-write on the throttle, so that concurrent
     /// attempts on several instances are counted one after another.
-    pub fn lock_user(&mut self, id: &UserId) -> Result<(), StoreError> {
-        // A SQLite write transaction already holds the database's one
-        // write lock.
+    /// True when a row lock was taken now, so that what the transaction
+    /// read before may have changed while it waited; false on SQLite, whose
+    /// write transaction held the database's one write lock from its start.
+    pub fn lock_user(&mut self, id: &UserId) -> Result<bool, StoreError> {
         if let crate::db::AnyConnection::Sqlite(_) = self.conn {
-            return Ok(());
+            return Ok(false);
         }
         diesel::update(users::table.find(id.as_str()))
             .set(users::otp_failures.eq(users::otp_failures))
             .execute(self.conn)?;
-        Ok(())
+        Ok(true)
     }
 
     pub fn otp_throttle(

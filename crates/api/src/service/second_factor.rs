@@ -58,13 +58,13 @@ impl Services {
             let live = proceed!(self.live_challenge(tx, token, ChallengeKind::Otp, origin, now)?);
             let user = &live.user;
             // Serializes concurrent attempts on this account, across instances.
-            tx.lock_user(&user.id)?;
             // Another submission on this challenge may have finished while
             // this one waited for the lock: look again, so that a used
             // challenge can never spend a second recovery code.
-            if tx
-                .challenge_by_token(&TokenHash::of(token))?
-                .is_none_or(|(_, consumed)| consumed)
+            if tx.lock_user(&user.id)?
+                && tx
+                    .challenge_by_token(&TokenHash::of(token))?
+                    .is_none_or(|(_, consumed)| consumed)
             {
                 return refuse(Refusal::InvalidChallenge);
             }
