@@ -143,9 +143,15 @@ pub enum SecurityEvent {
         was_locked: bool,
         sessions_ended: usize,
     },
-    /// Too many wrong codes: second-factor sign-in is locked.
+    /// Too many wrong codes: second-factor sign-in is locked, for codes
+    /// from strangers' addresses or from the owner's (`budget`; absent in
+    /// events written before the account had two budgets).
     #[serde(rename = "two_factor.locked")]
-    TwoFactorLocked { consecutive_failures: u32 },
+    TwoFactorLocked {
+        consecutive_failures: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<crate::throttle::Budget>,
+    },
     #[serde(rename = "two_factor.recovery_code_used")]
     RecoveryCodeUsed { remaining: i64 },
     #[serde(rename = "two_factor.recovery_codes_replaced")]
@@ -554,7 +560,12 @@ mod tests {
         assert_eq!(webhook_type("no.such"), None);
         let locked = SecurityEvent::TwoFactorLocked {
             consecutive_failures: 5,
+            budget: Some(crate::throttle::Budget::Stranger),
         };
+        assert_eq!(
+            locked.details(),
+            json!({"consecutive_failures": 5, "budget": "stranger"})
+        );
         assert_eq!(locked.action(), "two_factor.locked", "the audit name stays");
         assert_eq!(locked.webhook_type(), "account.locked");
     }
