@@ -66,6 +66,10 @@ pub enum SecurityEvent {
         /// Set when the lifetime of remembered devices changed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         remember_device_days: Option<Change<u32>>,
+        /// Sessions that had not proven a second factor, ended because
+        /// the new rule requires one of their users (set when any ended).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sessions_ended: Option<usize>,
     },
     #[serde(rename = "user.created")]
     UserCreated {
@@ -508,6 +512,7 @@ mod tests {
             },
             grace_period_hours: Change { from: 0, to: 24 },
             remember_device_days: Some(Change { from: 30, to: 7 }),
+            sessions_ended: Some(2),
         };
         let (action, details) = e.split();
         assert_eq!(
