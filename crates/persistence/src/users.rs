@@ -222,7 +222,8 @@ impl Tx<'_> {
     /// The budget a code sent from `ip_group` answers to, and its state,
     /// in one statement (the code step is the hot path): the owner's when
     /// the account signed in from that address group since
-    /// `familiar_since` (a login that issued tokens; a correct password is
+    /// `familiar_since` (a login that issued tokens: `success`,
+    /// `recovery_code`, `remembered_device`; a correct password is
     /// no proof, or a stranger who knows it would make their own address
     /// the owner's), the strangers' otherwise.
     pub fn otp_throttle_for_address(
@@ -236,7 +237,14 @@ impl Tx<'_> {
         };
         let signed_in_from_here = le::table
             .filter(le::user_id.eq(id.as_str()))
-            .filter(le::outcome.eq_any(SIGNED_IN))
+            // OR, not `eq_any`: diesel prepares an `IN (…)` query anew on
+            // every call, and this one is on the code step's hot path.
+            .filter(
+                le::outcome
+                    .eq("success")
+                    .or(le::outcome.eq("recovery_code"))
+                    .or(le::outcome.eq("remembered_device")),
+            )
             .filter(le::created_at.gt(familiar_since.as_millis()))
             .filter(le::ip_group.eq(group));
         let (stranger, owner, familiar) = users::table
@@ -303,10 +311,6 @@ impl Tx<'_> {
         Ok(())
     }
 }
-
-/// Outcomes of a login that issued tokens: what makes an address the
-/// owner's for the second-factor budgets.
-const SIGNED_IN: [&str; 3] = ["success", "recovery_code", "remembered_device"];
 
 type ThrottleRow = (i32, Option<i64>, Option<i64>, Option<i64>);
 
