@@ -482,6 +482,24 @@ async fn a_stranger_who_hard_locks_the_codes_leaves_the_owner_signing_in_from_ho
         .await;
     assert_eq!(me.assert_ok()["locked"], true);
     assert_eq!(me.body["locked_budgets"], json!(["stranger"]));
+
+    // A step-up answers to the budget of its address too: the same session
+    // meets the lock from a stranger's address and proves a code from home.
+    let step_up = |from: &str, code: String| {
+        app.client
+            .post(app.url("/v1/me/two-factor/recovery-codes"))
+            .header("X-Forwarded-For", from)
+            .bearer_auth(&access)
+            .json(&json!({"password": ADMIN_PASSWORD, "code": code}))
+    };
+    app.send(step_up(STRANGER, auth.fresh_code().await))
+        .await
+        .assert_problem(429, "account_locked");
+    let r = app.send(step_up(HOME, auth.fresh_code().await)).await;
+    assert_eq!(
+        r.assert_ok()["recovery_codes"].as_array().unwrap().len(),
+        10
+    );
 }
 
 #[tokio::test]
