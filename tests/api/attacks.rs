@@ -31,7 +31,8 @@ async fn wrong_codes_lead_to_waits_with_retry_after_and_the_history_says_locked(
         .assert_problem(401, "invalid_code");
     }
     let ch = challenge(&app).await;
-    // Now even the right code must wait.
+    // Now even the right code must wait: this address's budget spent its
+    // burst of five, and the next guess refills in 96 h (w = 1).
     let res = app
         .client
         .post(app.url("/v1/auth/otp"))
@@ -45,7 +46,7 @@ async fn wrong_codes_lead_to_waits_with_retry_after_and_the_history_says_locked(
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
+    assert!((1..=96 * 3600).contains(&retry), "{retry}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "too_many_attempts");
 

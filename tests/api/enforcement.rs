@@ -400,6 +400,8 @@ async fn during_a_grace_period_users_log_in_and_are_told_the_deadline() {
 async fn admin_and_organization_requirements_are_independent() {
     let app = spawn_app().await;
     let admin = admin_token(&app).await;
+    // A session that proved a code outlives the organization's new rule.
+    enable_two_factor(&app, &admin, ADMIN_PASSWORD).await;
     let id = create_agent(&app, &admin, true).await;
     app.patch(
         "/v1/organization",
@@ -791,4 +793,65 @@ async fn support_resets_a_locked_out_admin_and_the_audit_log_records_why() {
     let missing = support(&["unlock", "--email", "nobody@acme.test", "--reason", "x"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no user"));
+}
+
+#[tokio::test]
+async fn an_organization_policy_change_ends_password_only_sessions_at_once() {
+    let app = spawn_app().await;
+    let admin = admin_token(&app).await;
+    // The admin's session proves a code once 2FA is on; the agent's does not.
+    enable_two_factor(&app, &admin, ADMIN_PASSWORD).await;
+    create_agent(&app, &admin, false).await;
+    let agent = app.login(AGENT_EMAIL, AGENT_PASSWORD).await.body;
+    app.get("/v1/me", agent["access_token"].as_str())
+        .await
+        .assert_ok();
+
+    app.patch(
+        "/v1/organization",
+        json!({"two_factor_policy": "required_for_all", "grace_period_hours": 0}),
+        Some(&admin),
+    )
+    .await
+    .assert_ok();
+
+    // The agent's password-only session ends now, not at its next refresh.
+    app.get("/v1/me", agent["access_token"].as_str())
+        .await
+        .assert_problem(401, "unauthorized");
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": agent["refresh_token"]}),
+        None,
+    )
+    .await
+    .assert_problem(401, "session_revoked");
+    // The admin's session proved a code: it meets the new rule.
+    let audit = app.get("/v1/audit-events?limit=1", Some(&admin)).await;
+    let changed = &audit.assert_ok()["items"][0];
+    assert_eq!(changed["action"], "organization.policy_changed");
+    assert_eq!(changed["details"]["sessions_ended"], 1);
+}
+
+#[tokio::test]
+async fn a_grace_period_keeps_password_only_sessions_until_it_ends() {
+    let app = spawn_app().await;
+    let admin = admin_token(&app).await;
+    enable_two_factor(&app, &admin, ADMIN_PASSWORD).await;
+    create_agent(&app, &admin, false).await;
+    let agent = app.login(AGENT_EMAIL, AGENT_PASSWORD).await.body;
+    app.patch(
+        "/v1/organization",
+        json!({"two_factor_policy": "required_for_all", "grace_period_hours": 48}),
+        Some(&admin),
+    )
+    .await
+    .assert_ok();
+    app.get("/v1/me", agent["access_token"].as_str())
+        .await
+        .assert_ok();
+    let audit = app.get("/v1/audit-events?limit=1", Some(&admin)).await;
+    assert!(audit.assert_ok()["items"][0]["details"]
+        .get("sessions_ended")
+        .is_none());
 }

@@ -438,3 +438,189 @@ async fn no_session_opened_with_the_old_password_survives_a_password_change() {
     // The owner's own session, which made the change, lives on.
     app.get("/v1/me", Some(&owner)).await.assert_ok();
 }
+
+/// The owner's home address (they sign in from it) and a stranger's.
+const HOME: &str = "198.51.100.7";
+const STRANGER: &str = "203.0.113.9";
+
+/// The code step sent from `from`.
+async fn code_from(app: &TestApp, from: &str, challenge: &Value, body: Value) -> Reply {
+    let mut body = body;
+    body["challenge_token"] = challenge.clone();
+    app.send(
+        app.client
+            .post(app.url("/v1/auth/otp"))
+            .header("X-Forwarded-For", from)
+            .json(&body),
+    )
+    .await
+}
+
+/// The password step from `from`, expecting the code step; its challenge.
+async fn challenge_from(app: &TestApp, from: &str) -> Value {
+    let r = app
+        .send(login_from(app, from, ADMIN_EMAIL, ADMIN_PASSWORD))
+        .await;
+    assert_eq!(r.assert_ok()["status"], "otp_required", "{}", r.body);
+    r.body["challenge_token"].clone()
+}
+
+/// A whole login from `from` with a right code, remembering the device.
+async fn owner_signs_in(app: &TestApp, from: &str, auth: &mut Authenticator) -> Value {
+    let challenge = challenge_from(app, from).await;
+    let code = auth.fresh_code().await;
+    let r = code_from(
+        app,
+        from,
+        &challenge,
+        json!({"code": code, "remember_device": true}),
+    )
+    .await;
+    assert_eq!(r.assert_ok()["status"], "authenticated", "{}", r.body);
+    r.body.clone()
+}
+
+fn seconds(r: &Reply) -> u64 {
+    r.headers["retry-after"].to_str().unwrap().parse().unwrap()
+}
+
+/// A proxy in front, fast mail, and an owner with 2FA who signed in from
+/// home; their authenticator.
+async fn owner_at_home(app: &TestApp) -> Authenticator {
+    let r = app
+        .send(login_from(app, HOME, ADMIN_EMAIL, ADMIN_PASSWORD))
+        .await;
+    let token = r.assert_ok()["access_token"].as_str().unwrap().to_owned();
+    enable_two_factor(app, &token, ADMIN_PASSWORD).await
+}
+
+#[tokio::test]
+async fn a_stranger_who_hard_locks_the_codes_leaves_the_owner_signing_in_from_home() {
+    let mut env = vec![("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32")];
+    env.extend_from_slice(crate::notifications::FAST_OUTBOX);
+    let app = spawn_app_with(&env).await;
+    let mut auth = owner_at_home(&app).await;
+    let mut device = owner_signs_in(&app, HOME, &mut auth).await["device_token"].clone();
+
+    // Somebody who knows the password guesses codes from elsewhere, as fast
+    // as the throttle lets them, for as long as it takes (about a year: one
+    // guess per 96 h after the first few). The owner signs in from home
+    // every three weeks meanwhile, as owners do.
+    let mut wrong = 0;
+    let mut since_owner = std::time::Duration::ZERO;
+    let locked = loop {
+        let challenge = challenge_from(&app, STRANGER).await;
+        let r = code_from(
+            &app,
+            STRANGER,
+            &challenge,
+            json!({"code": auth.wrong_code()}),
+        )
+        .await;
+        match (r.status.as_u16(), r.body["code"].as_str()) {
+            (401, Some("invalid_code")) => wrong += 1,
+            (429, Some("too_many_attempts")) => {
+                let wait = std::time::Duration::from_secs(seconds(&r));
+                app.clock.advance(wait);
+                since_owner += wait;
+            }
+            (429, Some("account_locked")) => break r,
+            _ => panic!("after {wrong} wrong codes: {} {}", r.status, r.body),
+        }
+        if since_owner > std::time::Duration::from_secs(21 * 86_400) {
+            device = owner_signs_in(&app, HOME, &mut auth).await["device_token"].clone();
+            since_owner = std::time::Duration::ZERO;
+        }
+    };
+    assert_eq!(wrong, 100, "the hundredth consecutive wrong code locks");
+    assert_eq!(locked.body["code"], "account_locked");
+
+    // Even the right code is refused from strangers' addresses now ...
+    let challenge = challenge_from(&app, STRANGER).await;
+    let code = auth.fresh_code().await;
+    code_from(&app, STRANGER, &challenge, json!({"code": code}))
+        .await
+        .assert_problem(429, "account_locked");
+    // ... but the owner at home signs in with a code, and the remembered
+    // device signs in without one, wherever it is.
+    let tokens = owner_signs_in(&app, HOME, &mut auth).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    for from in [HOME, "192.0.2.44"] {
+        let r = app
+            .send(
+                app.client
+                    .post(app.url("/v1/auth/login"))
+                    .header("X-Forwarded-For", from)
+                    .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "device_token": device})),
+            )
+            .await;
+        assert_eq!(r.assert_ok()["amr"], json!(["pwd", "device"]), "{from}");
+    }
+
+    // The owner is told, the audit log names the budget, and the admin
+    // view says which budget is locked.
+    crate::notifications::wait_for_mail(&app, "does not usually sign in from").await;
+    let audit = app.get("/v1/audit-events?limit=100", Some(&access)).await;
+    let lock = audit.assert_ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "two_factor.locked")
+        .cloned()
+        .unwrap_or_else(|| panic!("no lock in {}", audit.body));
+    assert_eq!(lock["details"]["budget"], "stranger");
+    assert_eq!(lock["details"]["consecutive_failures"], 100);
+    let me = app
+        .get(&format!("/v1/users/{}", app.acme_admin_id), Some(&access))
+        .await;
+    assert_eq!(me.assert_ok()["locked"], true);
+    assert_eq!(me.body["locked_budgets"], json!(["stranger"]));
+
+    // A step-up answers to the budget of its address too: the same session
+    // meets the lock from a stranger's address and proves a code from home.
+    let step_up = |from: &str, code: String| {
+        app.client
+            .post(app.url("/v1/me/two-factor/recovery-codes"))
+            .header("X-Forwarded-For", from)
+            .bearer_auth(&access)
+            .json(&json!({"password": ADMIN_PASSWORD, "code": code}))
+    };
+    app.send(step_up(STRANGER, auth.fresh_code().await))
+        .await
+        .assert_problem(429, "account_locked");
+    let r = app.send(step_up(HOME, auth.fresh_code().await)).await;
+    assert_eq!(
+        r.assert_ok()["recovery_codes"].as_array().unwrap().len(),
+        10
+    );
+}
+
+#[tokio::test]
+async fn the_owner_s_wrong_codes_at_home_do_not_spend_the_strangers_budget() {
+    let app = spawn_app_with(&[("AUTHGATE_TRUSTED_PROXIES", "127.0.0.1/32")]).await;
+    let mut auth = owner_at_home(&app).await;
+    owner_signs_in(&app, HOME, &mut auth).await;
+    // Wrong codes from home until the owner's budget says wait.
+    let mut waiting = None;
+    for _ in 0..10 {
+        let challenge = challenge_from(&app, HOME).await;
+        let r = code_from(&app, HOME, &challenge, json!({"code": auth.wrong_code()})).await;
+        if r.status.as_u16() == 429 {
+            waiting = Some(r);
+            break;
+        }
+        r.assert_problem(401, "invalid_code");
+    }
+    waiting
+        .expect("wrong codes at home lead to a wait")
+        .assert_problem(429, "too_many_attempts");
+    // Home waits even for the right code; a code from another address
+    // answers to the other budget, which nobody spent.
+    let challenge = challenge_from(&app, HOME).await;
+    let code = auth.fresh_code().await;
+    code_from(&app, HOME, &challenge, json!({"code": code}))
+        .await
+        .assert_problem(429, "too_many_attempts");
+    let elsewhere = owner_signs_in(&app, "192.0.2.44", &mut auth).await;
+    assert_eq!(elsewhere["amr"], json!(["pwd", "otp"]));
+}

@@ -211,16 +211,18 @@ async fn refresh_failures_say_why() {
         .await;
     r.assert_problem(401, "session_revoked");
 
-    // A password-only session, then the organization requires 2FA of all.
+    // A password-only session, then the organization requires 2FA of all
+    // with a day's grace, and the day passes.
     let session = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
     let admin = session["access_token"].as_str().unwrap();
     app.patch(
         "/v1/organization",
-        json!({"two_factor_policy": "required_for_all", "grace_period_hours": 0}),
+        json!({"two_factor_policy": "required_for_all", "grace_period_hours": 24}),
         Some(admin),
     )
     .await
     .assert_ok();
+    app.clock.advance(Duration::from_secs(24 * 3600 + 1));
     let r = app
         .post("/v1/auth/refresh", refresh_body(&session), None)
         .await;

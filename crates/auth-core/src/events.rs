@@ -66,6 +66,10 @@ pub enum SecurityEvent {
         /// Set when the lifetime of remembered devices changed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         remember_device_days: Option<Change<u32>>,
+        /// Sessions that had not proven a second factor, ended because
+        /// the new rule requires one of their users (set when any ended).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sessions_ended: Option<usize>,
     },
     #[serde(rename = "user.created")]
     UserCreated {
@@ -143,9 +147,15 @@ pub enum SecurityEvent {
         was_locked: bool,
         sessions_ended: usize,
     },
-    /// Too many wrong codes: second-factor sign-in is locked.
+    /// Too many wrong codes: second-factor sign-in is locked, for codes
+    /// from strangers' addresses or from the owner's (`budget`; absent in
+    /// events written before the account had two budgets).
     #[serde(rename = "two_factor.locked")]
-    TwoFactorLocked { consecutive_failures: u32 },
+    TwoFactorLocked {
+        consecutive_failures: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<crate::throttle::Budget>,
+    },
     #[serde(rename = "two_factor.recovery_code_used")]
     RecoveryCodeUsed { remaining: i64 },
     #[serde(rename = "two_factor.recovery_codes_replaced")]
@@ -544,6 +554,7 @@ mod tests {
             },
             grace_period_hours: Change { from: 0, to: 24 },
             remember_device_days: Some(Change { from: 30, to: 7 }),
+            sessions_ended: Some(2),
         };
         let (action, details) = e.split();
         assert_eq!(
@@ -596,7 +607,12 @@ mod tests {
         assert_eq!(webhook_type("no.such"), None);
         let locked = SecurityEvent::TwoFactorLocked {
             consecutive_failures: 5,
+            budget: Some(crate::throttle::Budget::Stranger),
         };
+        assert_eq!(
+            locked.details(),
+            json!({"consecutive_failures": 5, "budget": "stranger"})
+        );
         assert_eq!(locked.action(), "two_factor.locked", "the audit name stays");
         assert_eq!(locked.webhook_type(), "account.locked");
     }

@@ -1,24 +1,89 @@
 //! Brute-force limits: the second-factor throttle and the password-stage
 //! limits, as pure policy over explicit state and time.
 //!
-//! Second factor, per account, three mechanisms at once:
+//! Second factor, per account and [`Budget`] (codes from addresses the
+//! account signs in from, and codes from anywhere else), three mechanisms
+//! at once:
 //!
 //! ```text
 //!  consecutive failures:  1..=5 free │ then waits 1 min, 2 min, 4 min … (cap 1 h) │ 100 → locked
-//!  guess budget (GCRA):   a burst of 10, then one guess per 48 h (×(2w+1)/3 for window w)
+//!  guess budget (GCRA):   a burst of 5, then one guess per 96 h (×(2w+1)/3 for window w)
 //!  locked:                only an admin or `authgate support unlock` lifts it
 //! ```
 //!
 //! A success resets the consecutive count but **not** the budget, so a
 //! victim who keeps logging in does not refill an attacker's guesses: the
-//! budget alone bounds guesses per year (see `SECURITY.md` and the test
+//! budgets alone bound guesses per year, and both together allow what one
+//! budget of twice the burst and rate would (see `SECURITY.md` and the test
 //! `a_year_of_guessing_stays_below_one_in_a_thousand`).
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::UnixTime;
 
 const HOUR: Duration = Duration::from_secs(3600);
+
+/// Which of an account's two second-factor budgets a code attempt answers
+/// to. Strangers who know the password can run the `Stranger` budget into
+/// waits and its hard lock, and the owner, from an address they sign in
+/// from, still has the whole `Owner` budget: strangers' failures never
+/// lock the owner out of a known device or address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Budget {
+    /// Codes from addresses the account has not signed in from lately.
+    Stranger,
+    /// Codes from an address group the account signed in from lately (a
+    /// login that issued tokens, within `PasswordPolicy::familiar_for`).
+    Owner,
+}
+
+impl Budget {
+    pub const ALL: [Budget; 2] = [Budget::Stranger, Budget::Owner];
+
+    /// The budget of an attempt from an address the account does or does
+    /// not know.
+    pub fn of(address_is_familiar: bool) -> Self {
+        if address_is_familiar {
+            Budget::Owner
+        } else {
+            Budget::Stranger
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Budget::Stranger => "stranger",
+            Budget::Owner => "owner",
+        }
+    }
+}
+
+/// Both budgets of an account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Throttles {
+    pub stranger: ThrottleState,
+    pub owner: ThrottleState,
+}
+
+impl Throttles {
+    pub fn of(&self, budget: Budget) -> ThrottleState {
+        match budget {
+            Budget::Stranger => self.stranger,
+            Budget::Owner => self.owner,
+        }
+    }
+
+    /// The hard-locked budgets (what an unlock would lift).
+    pub fn locked(&self) -> Vec<Budget> {
+        Budget::ALL
+            .into_iter()
+            .filter(|b| self.of(*b).locked_at.is_some())
+            .collect()
+    }
+}
 
 /// Where an account stands against the second-factor throttle.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,17 +117,22 @@ pub struct SecondFactorPolicy {
 }
 
 impl SecondFactorPolicy {
-    /// The default policy for a TOTP window of ±`window` steps: a wider
-    /// window accepts more codes per guess, so the budget refills slower.
+    /// The default policy of each budget for a TOTP window of ±`window`
+    /// steps: a wider window accepts more codes per guess, so the budget
+    /// refills slower. An attacker who can send codes both from an address
+    /// of the owner's and from elsewhere spends both budgets, so each gets
+    /// half of the one budget the yearly bound allows: half its burst (5 of
+    /// 10) and half its rate (one guess per 96 h instead of 48 h, at w = 1).
     pub fn for_window(window: u8) -> Self {
         let codes = 2 * u32::from(window) + 1;
+        let budgets = Budget::ALL.len() as u32;
         Self {
             free_failures: 5,
             base_delay: Duration::from_secs(60),
             max_delay: HOUR,
             lock_after: 100,
-            burst: 10,
-            refill_interval: 48 * HOUR * codes / 3,
+            burst: 10 / budgets,
+            refill_interval: 48 * HOUR * budgets * codes / 3,
         }
     }
 
@@ -252,26 +322,75 @@ mod tests {
     #[test]
     fn a_year_of_guessing_stays_below_one_in_a_thousand() {
         // A guess is checked against every authenticator of the user: with
-        // n of them it has n × (2w+1) codes to hit.
+        // n of them it has n × (2w+1) codes to hit. The attacker may control
+        // an address the owner signs in from as well as strangers' ones, so
+        // they get both budgets; the budgets never touch each other's
+        // state, so their best is each budget's worst case (with or without
+        // the victim's daily logins), added up.
         for window in 0..=3u8 {
             for authenticators in 1..=crate::authenticators::MAX_AUTHENTICATORS {
                 let p = SecondFactorPolicy::for_window(window).for_authenticators(authenticators);
                 let codes_per_guess = f64::from(2 * u32::from(window) + 1) * authenticators as f64;
-                for victim in [false, true] {
-                    let guesses = guesses_in_a_year(&p, victim);
-                    let success = guesses as f64 * codes_per_guess / 1e6;
-                    assert!(
-                        success < 1e-3,
-                        "window {window}, {authenticators} authenticators, victim {victim}: {guesses} guesses → {success}"
-                    );
-                }
+                let per_budget = [false, true]
+                    .map(|victim| guesses_in_a_year(&p, victim))
+                    .into_iter()
+                    .max()
+                    .unwrap_or_default();
+                let guesses = per_budget * Budget::ALL.len() as u64;
+                let success = guesses as f64 * codes_per_guess / 1e6;
+                assert!(
+                    success < 1e-3,
+                    "window {window}, {authenticators} authenticators: {guesses} guesses over both budgets → {success}"
+                );
             }
         }
     }
 
     #[test]
-    fn the_first_failures_are_free_then_waits_grow() {
+    fn both_budgets_together_allow_what_one_budget_of_the_yearly_bound_did() {
         let p = policy();
+        assert_eq!(p.burst * Budget::ALL.len() as u32, 10);
+        assert_eq!(p.refill_interval / Budget::ALL.len() as u32, 48 * HOUR);
+    }
+
+    #[test]
+    fn a_stranger_lock_leaves_the_owner_budget_open() {
+        let p = policy();
+        let mut throttles = Throttles::default();
+        for _ in 0..p.lock_after {
+            throttles.stranger = p.after_failure(throttles.stranger, T0);
+        }
+        assert_eq!(p.check(&throttles.stranger, T0), Verdict::Locked);
+        assert_eq!(p.check(&throttles.owner, T0), Verdict::Allowed);
+        assert_eq!(throttles.locked(), vec![Budget::Stranger]);
+    }
+
+    #[test]
+    fn an_attempt_answers_to_the_budget_of_its_address() {
+        assert_eq!(Budget::of(true), Budget::Owner);
+        assert_eq!(Budget::of(false), Budget::Stranger);
+        let throttles = Throttles {
+            owner: ThrottleState {
+                consecutive_failures: 3,
+                ..ThrottleState::default()
+            },
+            ..Throttles::default()
+        };
+        assert_eq!(throttles.of(Budget::Owner).consecutive_failures, 3);
+        assert_eq!(throttles.of(Budget::Stranger).consecutive_failures, 0);
+        assert_eq!(
+            serde_json::to_value(Budget::Stranger).unwrap(),
+            serde_json::json!("stranger")
+        );
+    }
+
+    #[test]
+    fn the_first_failures_are_free_then_waits_grow() {
+        // The waits on their own: a burst too large to interfere.
+        let p = SecondFactorPolicy {
+            burst: 100,
+            ..policy()
+        };
         let mut s = ThrottleState::default();
         for _ in 0..5 {
             assert_eq!(p.check(&s, T0), Verdict::Allowed);
@@ -298,13 +417,13 @@ mod tests {
         let p = policy();
         let mut s = ThrottleState::default();
         let mut now = T0;
-        for _ in 0..10 {
+        for _ in 0..p.burst {
             while let Verdict::Wait { until } = p.check(&s, now) {
                 now = until;
             }
             s = p.after_failure(s, now);
         }
-        assert!(now < T0.plus(2 * HOUR), "ten guesses come quickly");
+        assert!(now < T0.plus(2 * HOUR), "the burst comes quickly");
         match p.check(&s, now) {
             Verdict::Wait { until } => assert!(until >= T0.plus(p.refill_interval)),
             other => panic!("expected a wait, got {other:?}"),

@@ -175,7 +175,21 @@ diesel::table! {
 
 diesel::joinable!(remembered_devices -> users (user_id));
 
+diesel::table! {
+    /// The owner's second-factor budget (`users.otp_*` is the strangers').
+    otp_owner_budgets (user_id) {
+        user_id -> Text,
+        failures -> Integer,
+        last_failure_at -> Nullable<BigInt>,
+        budget_tat -> Nullable<BigInt>,
+        locked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(otp_owner_budgets -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    otp_owner_budgets,
     remembered_devices,
     organizations,
     users,

@@ -419,6 +419,30 @@ impl Tx<'_> {
 }
 
 impl Tx<'_> {
+    /// The organization's enabled users who hold a live session that never
+    /// proved a second factor (what `revoke_password_only_sessions` ends):
+    /// the ones a stricter two-factor rule may have to sign out.
+    pub fn users_with_password_only_sessions(
+        &mut self,
+        organization_id: &auth_core::ids::OrganizationId,
+        now: UnixTime,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        sessions::table
+            .inner_join(users::table)
+            .filter(users::organization_id.eq(organization_id.as_str()))
+            .filter(users::disabled.eq(false))
+            .filter(sessions::amr.not_like("%otp%"))
+            .filter(sessions::amr.not_like("%device%"))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now.as_millis()))
+            .select(UserRow::as_select())
+            .distinct()
+            .load(self.conn)?
+            .into_iter()
+            .map(UserRecord::try_from)
+            .collect()
+    }
+
     /// A session (live or not) and its user.
     pub fn session_owner(
         &mut self,

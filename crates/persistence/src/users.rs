@@ -1,6 +1,7 @@
 use auth_core::{
     ids::{OrganizationId, UserId},
     password::PasswordHash,
+    throttle::{Budget, ThrottleState, Throttles},
     UnixTime,
 };
 use diesel::{prelude::*, result::DatabaseErrorKind};
@@ -8,7 +9,7 @@ use diesel::{prelude::*, result::DatabaseErrorKind};
 use crate::{
     error::corrupt,
     records::{NewUser, UserChanges, UserRecord},
-    schema::users,
+    schema::{login_events as le, otp_owner_budgets as ob, users},
     StoreError, Tx,
 };
 
@@ -197,40 +198,153 @@ impl Tx<'_> {
         Ok(true)
     }
 
+    /// The state of one of the user's second-factor budgets.
     pub fn otp_throttle(
         &mut self,
         id: &UserId,
-    ) -> Result<auth_core::throttle::ThrottleState, StoreError> {
-        let (failures, last, tat, locked) = users::table
-            .find(id.as_str())
-            .select((
-                users::otp_failures,
-                users::otp_last_failure_at,
-                users::otp_budget_tat,
-                users::otp_locked_at,
-            ))
-            .get_result::<(i32, Option<i64>, Option<i64>, Option<i64>)>(self.conn)?;
-        Ok(auth_core::throttle::ThrottleState {
-            consecutive_failures: u32::try_from(failures).unwrap_or(0),
-            last_failure_at: last.map(UnixTime::from_millis),
-            budget_tat: tat.map(UnixTime::from_millis),
-            locked_at: locked.map(UnixTime::from_millis),
+        budget: Budget,
+    ) -> Result<ThrottleState, StoreError> {
+        Ok(self.otp_throttles(id)?.of(budget))
+    }
+
+    /// Both second-factor budgets of the user.
+    pub fn otp_throttles(&mut self, id: &UserId) -> Result<Throttles, StoreError> {
+        let (stranger, owner) = users::table
+            .left_join(ob::table)
+            .filter(users::id.eq(id.as_str()))
+            .select((STRANGER_COLUMNS, OWNER_COLUMNS.nullable()))
+            .get_result::<(ThrottleRow, Option<ThrottleRow>)>(self.conn)?;
+        Ok(Throttles {
+            stranger: throttle_state(stranger),
+            owner: owner.map(throttle_state).unwrap_or_default(),
         })
+    }
+
+    /// The budget a code sent from `ip_group` answers to, and its state,
+    /// in one statement (the code step is the hot path): the owner's when
+    /// the account signed in from that address group since
+    /// `familiar_since` (a login that issued tokens: `success`,
+    /// `recovery_code`, `remembered_device`; a correct password is
+    /// no proof, or a stranger who knows it would make their own address
+    /// the owner's), the strangers' otherwise.
+    pub fn otp_throttle_for_address(
+        &mut self,
+        id: &UserId,
+        ip_group: Option<&str>,
+        familiar_since: UnixTime,
+    ) -> Result<(Budget, ThrottleState), StoreError> {
+        let Some(group) = ip_group else {
+            return Ok((Budget::Stranger, self.otp_throttle(id, Budget::Stranger)?));
+        };
+        let signed_in_from_here = le::table
+            .filter(le::user_id.eq(id.as_str()))
+            // OR, not `eq_any`: diesel prepares an `IN (…)` query anew on
+            // every call, and this one is on the code step's hot path.
+            .filter(
+                le::outcome
+                    .eq("success")
+                    .or(le::outcome.eq("recovery_code"))
+                    .or(le::outcome.eq("remembered_device")),
+            )
+            .filter(le::created_at.gt(familiar_since.as_millis()))
+            .filter(le::ip_group.eq(group));
+        let (stranger, owner, familiar) = users::table
+            .left_join(ob::table)
+            .filter(users::id.eq(id.as_str()))
+            .select((
+                STRANGER_COLUMNS,
+                OWNER_COLUMNS.nullable(),
+                diesel::dsl::exists(signed_in_from_here),
+            ))
+            .get_result::<(ThrottleRow, Option<ThrottleRow>, bool)>(self.conn)?;
+        let budget = Budget::of(familiar);
+        let state = match budget {
+            Budget::Stranger => throttle_state(stranger),
+            Budget::Owner => owner.map(throttle_state).unwrap_or_default(),
+        };
+        Ok((budget, state))
     }
 
     pub fn save_otp_throttle(
         &mut self,
         id: &UserId,
-        s: &auth_core::throttle::ThrottleState,
+        budget: Budget,
+        s: &ThrottleState,
     ) -> Result<(), StoreError> {
-        diesel::update(users::table.find(id.as_str()))
-            .set((
-                users::otp_failures.eq(i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX)),
-                users::otp_last_failure_at.eq(s.last_failure_at.map(UnixTime::as_millis)),
-                users::otp_budget_tat.eq(s.budget_tat.map(UnixTime::as_millis)),
-                users::otp_locked_at.eq(s.locked_at.map(UnixTime::as_millis)),
-            ))
-            .execute(self.conn)?;
+        let failures = i32::try_from(s.consecutive_failures).unwrap_or(i32::MAX);
+        let last = s.last_failure_at.map(UnixTime::as_millis);
+        let tat = s.budget_tat.map(UnixTime::as_millis);
+        let locked = s.locked_at.map(UnixTime::as_millis);
+        match budget {
+            Budget::Stranger => {
+                diesel::update(users::table.find(id.as_str()))
+                    .set((
+                        users::otp_failures.eq(failures),
+                        users::otp_last_failure_at.eq(last),
+                        users::otp_budget_tat.eq(tat),
+                        users::otp_locked_at.eq(locked),
+                    ))
+                    .execute(self.conn)?;
+            }
+            // An untouched budget has no row (an unlock removes it).
+            Budget::Owner if *s == ThrottleState::default() => {
+                diesel::delete(ob::table.find(id.as_str())).execute(self.conn)?;
+            }
+            Budget::Owner => {
+                let values = (
+                    ob::failures.eq(failures),
+                    ob::last_failure_at.eq(last),
+                    ob::budget_tat.eq(tat),
+                    ob::locked_at.eq(locked),
+                );
+                // Callers hold the user's lock (`lock_user`), so nothing
+                // inserts between the update and the insert.
+                let updated = diesel::update(ob::table.find(id.as_str()))
+                    .set(values)
+                    .execute(self.conn)?;
+                if updated == 0 {
+                    diesel::insert_into(ob::table)
+                        .values((ob::user_id.eq(id.as_str()), values))
+                        .execute(self.conn)?;
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+type ThrottleRow = (i32, Option<i64>, Option<i64>, Option<i64>);
+
+/// The `users.otp_*` columns: the strangers' budget (the one budget of old).
+const STRANGER_COLUMNS: (
+    users::otp_failures,
+    users::otp_last_failure_at,
+    users::otp_budget_tat,
+    users::otp_locked_at,
+) = (
+    users::otp_failures,
+    users::otp_last_failure_at,
+    users::otp_budget_tat,
+    users::otp_locked_at,
+);
+
+const OWNER_COLUMNS: (
+    ob::failures,
+    ob::last_failure_at,
+    ob::budget_tat,
+    ob::locked_at,
+) = (
+    ob::failures,
+    ob::last_failure_at,
+    ob::budget_tat,
+    ob::locked_at,
+);
+
+fn throttle_state((failures, last, tat, locked): ThrottleRow) -> ThrottleState {
+    ThrottleState {
+        consecutive_failures: u32::try_from(failures).unwrap_or(0),
+        last_failure_at: last.map(UnixTime::from_millis),
+        budget_tat: tat.map(UnixTime::from_millis),
+        locked_at: locked.map(UnixTime::from_millis),
     }
 }

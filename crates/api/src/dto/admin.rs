@@ -12,8 +12,16 @@ pub struct UserView {
     pub name: String,
     pub role: RoleDto,
     pub disabled: bool,
-    /// Two-factor sign-in is locked after too many wrong codes.
+    /// Two-factor sign-in is hard-locked after too many wrong codes, in
+    /// either budget (`locked_budgets` says which); `POST
+    /// /v1/users/{id}/unlock` lifts both.
     pub locked: bool,
+    /// The locked budgets: `stranger` (codes from addresses the user has
+    /// not signed in from in the last 30 days; the user still signs in
+    /// from their own addresses and remembered devices) and `owner` (codes
+    /// from those addresses; remembered devices stop too). Empty when not
+    /// locked.
+    pub locked_budgets: Vec<BudgetDto>,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub two_factor: TwoFactorView,
@@ -22,6 +30,14 @@ pub struct UserView {
     pub authenticators: i64,
     /// The last successful sign-in (RFC 3339, UTC); null if never.
     pub last_login_at: Option<String>,
+}
+
+/// One of a user's two second-factor budgets (SECURITY.md).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetDto {
+    Stranger,
+    Owner,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -83,7 +83,13 @@ fn describe(action: &str, details: &Value) -> Option<(&'static str, String, &'st
         ),
         "two_factor.locked" => (
             "Two-factor sign-in was locked",
-            "Too many wrong two-factor codes were entered for your account, so two-factor sign-in is locked until an administrator unlocks it.".into(),
+            match d("budget").and_then(Value::as_str) {
+                // Strangers' codes are locked; the owner's addresses and
+                // remembered devices are not (SECURITY.md).
+                Some("stranger") => "Too many wrong two-factor codes were entered for your account from addresses it does not usually sign in from, so two-factor sign-in from such addresses is locked until an administrator unlocks it. From the devices and addresses you usually sign in from, you can still sign in.".into(),
+                Some("owner") => "Too many wrong two-factor codes were entered for your account from addresses it usually signs in from, so two-factor sign-in is locked there, and for your remembered devices, until an administrator unlocks it.".into(),
+                _ => "Too many wrong two-factor codes were entered for your account, so two-factor sign-in is locked until an administrator unlocks it.".into(),
+            },
             "If these attempts were not yours, someone knows your password: change it once you are unlocked, and tell your administrator.",
         ),
         "login.new_device" => (

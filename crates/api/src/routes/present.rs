@@ -6,6 +6,7 @@ use auth_core::{
     identity::{ClientKind, Role},
     policy::{EnforcedBy, OrgTwoFactorPolicy},
     recovery::RecoveryCode,
+    throttle::Budget,
 };
 use persistence::{
     records::{AuditEventRecord, LoginEventRecord, OrganizationRecord, Page},
@@ -15,11 +16,11 @@ use persistence::{
 use crate::{
     clock::rfc3339,
     dto::{
-        AuditEventView, AuditPage, AuthenticatorRefView, AuthenticatorView, ChallengeResponse,
-        Client, ConfirmedAuthenticatorResponse, CreateUserResponse, DeviceList, DeviceView,
-        EnforcedByDto, EnrollmentResponse, LoginEventView, LoginHistoryPage, LoginResponse,
-        MeResponse, OrganizationRef, OrganizationView, PendingAuthenticatorResponse, RoleDto,
-        SessionList as SessionListDto, SessionView, TokenResponse, TwoFactorPolicyDto,
+        AuditEventView, AuditPage, AuthenticatorRefView, AuthenticatorView, BudgetDto,
+        ChallengeResponse, Client, ConfirmedAuthenticatorResponse, CreateUserResponse, DeviceList,
+        DeviceView, EnforcedByDto, EnrollmentResponse, LoginEventView, LoginHistoryPage,
+        LoginResponse, MeResponse, OrganizationRef, OrganizationView, PendingAuthenticatorResponse,
+        RoleDto, SessionList as SessionListDto, SessionView, TokenResponse, TwoFactorPolicyDto,
         TwoFactorStatusDto, TwoFactorView, UserListPage, UserView,
     },
     service::{
@@ -45,6 +46,15 @@ impl From<ClientKind> for Client {
             ClientKind::Mobile => Client::Mobile,
             ClientKind::Extension => Client::Extension,
             ClientKind::Api => Client::Api,
+        }
+    }
+}
+
+impl From<Budget> for BudgetDto {
+    fn from(budget: Budget) -> Self {
+        match budget {
+            Budget::Stranger => BudgetDto::Stranger,
+            Budget::Owner => BudgetDto::Owner,
         }
     }
 }
@@ -222,7 +232,8 @@ impl From<UserSummary> for UserView {
             name: s.user.name,
             role: s.user.role.into(),
             disabled: s.user.disabled,
-            locked: s.locked,
+            locked: !s.locked.is_empty(),
+            locked_budgets: s.locked.into_iter().map(BudgetDto::from).collect(),
             created_at: rfc3339(s.user.created_at),
             authenticators: s.two_factor.authenticators,
             two_factor: s.two_factor.into(),

@@ -7,7 +7,7 @@ use auth_core::{
     ids::DeviceId,
     opaque_token::{OpaqueToken, TokenHash},
     remembered_device::RememberDays,
-    throttle::Verdict,
+    throttle::{Budget, Verdict},
     UnixTime,
 };
 use persistence::{
@@ -59,9 +59,10 @@ impl Services {
     }
 
     /// Whether `device` is one of the user's live remembered devices, under
-    /// the organization's current setting; marks it used. Waits that wrong
-    /// codes caused do not apply to it (strangers' guesses never lock the
-    /// owner out of a known device); a hard lock does.
+    /// the organization's current setting; marks it used. It is the
+    /// owner's: only the owner budget's hard lock stops it, never waits and
+    /// never the strangers' budget, so strangers' guesses cannot lock the
+    /// owner out of a known device.
     pub(crate) fn device_lets_in(
         &self,
         tx: &mut Tx<'_>,
@@ -72,8 +73,8 @@ impl Services {
         let Some(since) = setting(tx, user)?.remembered_since(now) else {
             return Ok(false);
         };
-        let throttle = tx.otp_throttle(&user.id)?;
-        if self.policy.second_factor.check(&throttle, now) == Verdict::Locked {
+        let owner = tx.otp_throttle(&user.id, Budget::Owner)?;
+        if self.policy.second_factor.check(&owner, now) == Verdict::Locked {
             return Ok(false);
         }
         tx.use_remembered_device(&user.id, device, since, now)

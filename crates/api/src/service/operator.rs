@@ -8,7 +8,7 @@ use auth_core::{
     events::{Actor, SecurityEvent},
     identity::Email,
     ids::UserId,
-    throttle::SecondFactorPolicy,
+    throttle::{Budget, SecondFactorPolicy},
 };
 use persistence::{
     records::{RequestOrigin, UserRecord},
@@ -179,8 +179,11 @@ impl Services {
                     tx.delete_recovery_codes(&user.id)?;
                     tx.forget_devices(&user.id, now)?;
                 }
-                let was_locked = tx.otp_throttle(&user.id)?.locked_at.is_some();
-                tx.save_otp_throttle(&user.id, &SecondFactorPolicy::unlocked())?;
+                // Both budgets start over: a person decided.
+                let was_locked = !tx.otp_throttles(&user.id)?.locked().is_empty();
+                for budget in Budget::ALL {
+                    tx.save_otp_throttle(&user.id, budget, &SecondFactorPolicy::unlocked())?;
+                }
                 let (sessions_ended, challenges_ended) = if effects.end_sessions {
                     end_everything(tx, &user.id, now)?
                 } else {

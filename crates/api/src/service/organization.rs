@@ -8,8 +8,9 @@ use auth_core::{
     identity::{DisplayName, Email, Role},
     ids::{OrganizationId, UserId},
     password::Password,
-    policy::{grace_period_from_hours, OrgTwoFactorPolicy, OrganizationPolicy},
+    policy::{grace_period_from_hours, session_suffices, OrgTwoFactorPolicy, OrganizationPolicy},
     remembered_device::RememberDays,
+    UnixTime,
 };
 use persistence::{
     records::{
@@ -153,6 +154,11 @@ impl Services {
             };
             if updated != before || remember.is_some() {
                 tx.update_organization_policy(&org.id, &updated)?;
+                let sessions_ended = if updated == before {
+                    0
+                } else {
+                    self.end_sessions_the_policy_refuses(tx, &org.id, now)?
+                };
                 record_for_organization(
                     tx,
                     &Context::of_user(admin, origin, now),
@@ -167,11 +173,35 @@ impl Services {
                             to: hours(updated.grace_period),
                         },
                         remember_device_days: remember,
+                        sessions_ended: (sessions_ended > 0).then_some(sessions_ended),
                     },
                 )?;
             }
             own_organization(tx, admin)
         })?)
+    }
+
+    /// Ends at once the sessions the organization's policy, as it now
+    /// stands, no longer allows: those that never proved a second factor,
+    /// of users who now must prove one and whom no grace period covers.
+    /// The rule is the one a refresh applies (`session_suffices`), so the
+    /// change takes effect now instead of at each session's next refresh;
+    /// sessions that proved a code or a remembered device meet it.
+    fn end_sessions_the_policy_refuses(
+        &self,
+        tx: &mut Tx<'_>,
+        organization_id: &OrganizationId,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
+        let mut ended = 0;
+        for user in tx.users_with_password_only_sessions(organization_id, now)? {
+            let requirement = self.requirement(tx, &user)?;
+            let status = tx.two_factor_status(&user.id)?;
+            if !session_suffices(status, &requirement, false, now) {
+                ended += tx.revoke_password_only_sessions(&user.id, now)?;
+            }
+        }
+        Ok(ended)
     }
 
     pub fn audit_events(

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use auth_core::{
     enrollment::TwoFactorStatus,
-    events::{Actor, SecurityEvent},
+    events::SecurityEvent,
     identity::Email,
     ids::UserId,
     opaque_token::TokenHash,
@@ -252,7 +252,8 @@ impl Services {
     }
 
     /// The second factor a reset needs: nothing for an account without 2FA;
-    /// otherwise a code or a recovery code, under the account's throttle.
+    /// otherwise a code or a recovery code, under the second-factor budget
+    /// of the caller's address.
     /// Refusals commit (the failure is counted and recorded).
     fn prove_for_reset(
         &self,
@@ -270,7 +271,7 @@ impl Services {
             return Ok(Decided::Refused(Refusal::SecondFactorRequired));
         };
         tx.lock_user(&user.id)?;
-        let throttle = tx.otp_throttle(&user.id)?;
+        let (budget, throttle) = self.code_budget(tx, user, origin, now)?;
         let attempt = Attempt {
             user: Some(user),
             client: None,
@@ -297,11 +298,11 @@ impl Services {
         let checked = self.check_second_factor(tx, user, &ring, proof, now)?;
         match checked.outcome {
             LoginOutcome::Success => {
-                tx.save_otp_throttle(&user.id, &policy.after_success(throttle))?;
+                tx.save_otp_throttle(&user.id, budget, &policy.after_success(throttle))?;
                 Ok(Decided::Done(Some("otp")))
             }
             LoginOutcome::RecoveryCode => {
-                tx.save_otp_throttle(&user.id, &policy.after_success(throttle))?;
+                tx.save_otp_throttle(&user.id, budget, &policy.after_success(throttle))?;
                 let remaining = tx.remaining_recovery_codes(&user.id)?;
                 record(
                     tx,
@@ -312,23 +313,7 @@ impl Services {
                 Ok(Decided::Done(Some("recovery_code")))
             }
             failed => {
-                let after = policy.after_failure(throttle, now);
-                tx.save_otp_throttle(&user.id, &after)?;
-                if after.locked_at.is_some() && throttle.locked_at.is_none() {
-                    let ctx = Context {
-                        actor: Actor::System,
-                        origin,
-                        at: now,
-                    };
-                    record(
-                        tx,
-                        &ctx,
-                        user,
-                        SecurityEvent::TwoFactorLocked {
-                            consecutive_failures: after.consecutive_failures,
-                        },
-                    )?;
-                }
+                self.count_code_failure(tx, user, budget, &policy, throttle, origin, now)?;
                 self.record_attempt(tx, &attempt, failed)?;
                 Ok(Decided::Refused(Refusal::InvalidCode))
             }

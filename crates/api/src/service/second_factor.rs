@@ -10,7 +10,7 @@ use auth_core::{
     opaque_token::TokenHash,
     outcome::LoginOutcome,
     recovery::RecoveryCode,
-    throttle::{ThrottleState, Verdict},
+    throttle::{Budget, SecondFactorPolicy, ThrottleState, Verdict},
     totp::OtpCode,
     UnixTime,
 };
@@ -20,7 +20,6 @@ use persistence::{
 };
 
 use super::{
-    challenge::LiveChallenge,
     record::{record, Context},
     refusal::{proceed, refuse, Decided, Refusal, ServiceError},
     tokens::{Amr, Grant, IssuedTokens},
@@ -44,7 +43,8 @@ impl Services {
     /// Step two. Wrong and expired codes are one refusal to the caller; a
     /// right code used a second time is told apart (`code_already_used`) and
     /// does not count, so the owner's two devices never lock each other
-    /// out. The account's throttle is checked before the code.
+    /// out. The throttle of the budget this address answers to is checked
+    /// before the code.
     pub fn verify_second_factor(
         &self,
         token: &str,
@@ -79,7 +79,9 @@ impl Services {
                 .policy
                 .second_factor
                 .for_authenticators(ring.confirmed.len());
-            let throttle = tx.otp_throttle(&user.id)?;
+            // The budget of this address only: strangers' failures never
+            // wait or lock the owner's known addresses, nor the reverse.
+            let (budget, throttle) = self.code_budget(tx, user, origin, now)?;
             let verdict = policy.check(&throttle, now);
             let waiting = matches!(verdict, Verdict::Wait { .. });
             let refusal = match verdict {
@@ -122,15 +124,15 @@ impl Services {
                     // wrong one must not hurry the hard lock (SECURITY.md).
                     return self.refuse_code(tx, &live, outcome, origin, now);
                 }
-                let after = policy.after_failure(throttle, now);
-                return self.fail_second_factor(tx, &live, throttle, after, outcome, origin, now);
+                self.count_code_failure(tx, user, budget, &policy, throttle, origin, now)?;
+                return self.refuse_code(tx, &live, outcome, origin, now);
             }
             if !tx.consume_challenge(&live.challenge.id, now)? {
                 return refuse(Refusal::InvalidChallenge);
             }
             let after = policy.after_success(throttle);
             if after != throttle {
-                tx.save_otp_throttle(&user.id, &after)?;
+                tx.save_otp_throttle(&user.id, budget, &after)?;
             }
             self.record_attempt_with(
                 tx,
@@ -217,21 +219,41 @@ impl Services {
         })
     }
 
-    /// A failed second factor: counted by the account's throttle as well
-    /// (`after` is the throttle with this failure counted).
-    #[allow(clippy::too_many_arguments)] // one failure's facts
-    fn fail_second_factor<T>(
+    /// The second-factor budget a code sent from `origin` answers to, and
+    /// its state: the owner's when the account signed in (was issued
+    /// tokens) from that address group within the password stage's
+    /// `familiar_for`, the strangers' otherwise.
+    pub(crate) fn code_budget(
         &self,
         tx: &mut Tx<'_>,
-        live: &LiveChallenge,
-        throttle: ThrottleState,
-        after: ThrottleState,
-        outcome: LoginOutcome,
+        user: &UserRecord,
         origin: &RequestOrigin,
         now: UnixTime,
-    ) -> Result<Decided<T>, StoreError> {
-        let user = &live.user;
-        tx.save_otp_throttle(&user.id, &after)?;
+    ) -> Result<(Budget, ThrottleState), StoreError> {
+        tx.otp_throttle_for_address(
+            &user.id,
+            origin.ip_group.as_deref(),
+            now.minus(self.policy.password.familiar_for),
+        )
+    }
+
+    /// Counts a wrong code in `budget` (whose state before was `throttle`).
+    /// The failure that hard-locks a budget is recorded as
+    /// `two_factor.locked`, naming the budget: it mails the owner and fires
+    /// `account.locked`.
+    #[allow(clippy::too_many_arguments)] // one failure's facts
+    pub(crate) fn count_code_failure(
+        &self,
+        tx: &mut Tx<'_>,
+        user: &UserRecord,
+        budget: Budget,
+        policy: &SecondFactorPolicy,
+        throttle: ThrottleState,
+        origin: &RequestOrigin,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let after = policy.after_failure(throttle, now);
+        tx.save_otp_throttle(&user.id, budget, &after)?;
         if after.locked_at.is_some() && throttle.locked_at.is_none() {
             let ctx = Context {
                 actor: Actor::System,
@@ -244,9 +266,10 @@ impl Services {
                 user,
                 SecurityEvent::TwoFactorLocked {
                     consecutive_failures: after.consecutive_failures,
+                    budget: Some(budget),
                 },
             )?;
         }
-        self.refuse_code(tx, live, outcome, origin, now)
+        Ok(())
     }
 }

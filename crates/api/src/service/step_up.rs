@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use auth_core::{
     enrollment::TwoFactorStatus,
-    events::{Actor, SecurityEvent},
+    events::SecurityEvent,
     ids::SessionId,
     outcome::LoginOutcome,
     password::Password,
@@ -111,8 +111,8 @@ impl Services {
             })
     }
 
-    /// The code or recovery code, under the account's second-factor
-    /// throttle (the same one the login's code step uses).
+    /// The code or recovery code, under the second-factor budget of the
+    /// caller's address (the same one the login's code step uses).
     fn step_up_second_factor(
         &self,
         tx: &mut Tx<'_>,
@@ -132,7 +132,7 @@ impl Services {
         if ring.status() != TwoFactorStatus::Enabled {
             return Ok(Decided::Done(()));
         }
-        let throttle = tx.otp_throttle(&user.id)?;
+        let (budget, throttle) = self.code_budget(tx, user, caller.origin, now)?;
         let policy = self
             .policy
             .second_factor
@@ -168,28 +168,12 @@ impl Services {
             None => {
                 let after = policy.after_success(throttle);
                 if after != throttle {
-                    tx.save_otp_throttle(&user.id, &after)?;
+                    tx.save_otp_throttle(&user.id, budget, &after)?;
                 }
                 Ok(Decided::Done(()))
             }
             Some(outcome) => {
-                let after = policy.after_failure(throttle, now);
-                tx.save_otp_throttle(&user.id, &after)?;
-                if after.locked_at.is_some() && throttle.locked_at.is_none() {
-                    let ctx = Context {
-                        actor: Actor::System,
-                        origin: caller.origin,
-                        at: now,
-                    };
-                    record(
-                        tx,
-                        &ctx,
-                        user,
-                        SecurityEvent::TwoFactorLocked {
-                            consecutive_failures: after.consecutive_failures,
-                        },
-                    )?;
-                }
+                self.count_code_failure(tx, user, budget, &policy, throttle, caller.origin, now)?;
                 self.fail_step_up(tx, caller, outcome, Refusal::InvalidCode, now)
             }
         }

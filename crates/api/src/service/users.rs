@@ -7,6 +7,7 @@ use auth_core::{
     ids::UserId,
     password::Password,
     policy::Requirement,
+    throttle::Budget,
     UnixTime,
 };
 use persistence::{
@@ -26,8 +27,9 @@ use super::{
 #[derive(Debug)]
 pub struct UserSummary {
     pub user: UserRecord,
-    /// Second-factor sign-in is locked after too many wrong codes.
-    pub locked: bool,
+    /// The second-factor budgets hard-locked after too many wrong codes
+    /// (an admin's unlock lifts them all).
+    pub locked: Vec<Budget>,
     pub two_factor: TwoFactorSummary,
     /// The last successful sign-in, if any.
     pub last_login_at: Option<UnixTime>,
@@ -99,7 +101,7 @@ impl Services {
     ) -> Result<UserSummary, StoreError> {
         Ok(UserSummary {
             user: user.clone(),
-            locked: tx.otp_throttle(&user.id)?.locked_at.is_some(),
+            locked: tx.otp_throttles(&user.id)?.locked(),
             two_factor: Self::two_factor_summary_under(tx, user, requirement, now)?,
             last_login_at: tx.last_login_at(&user.id)?,
         })
