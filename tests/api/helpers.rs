@@ -425,7 +425,7 @@ pub fn on_postgres() -> bool {
 
 pub fn postgres_url() -> String {
     std::env::var("AUTHGATE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into())
 }
 
 impl TestDb {
