@@ -41,6 +41,22 @@ fn every_route_is_in_the_spec_and_every_spec_operation_is_routed() {
 }
 
 #[test]
+fn every_operation_has_its_own_operation_id() {
+    // Client generators name functions after them: two handlers both
+    // called `list` would give one of them the other's types.
+    let spec: serde_json::Value = serde_json::from_str(&spec_json().unwrap()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let id = op["operationId"].as_str().expect("an operationId");
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id:?} is used by {other} and {method} {path}");
+            }
+        }
+    }
+}
+
+#[test]
 fn the_web_console_is_served_but_kept_out_of_the_spec() {
     // The console is HTML and scripts, not JSON API: it is routed by
     // `api::console::configure`, outside `ROUTES`, on purpose.

@@ -40,7 +40,7 @@ fn name(s: &str) -> Result<AuthenticatorName, ApiError> {
 }
 
 /// The user's confirmed authenticators, oldest first.
-#[utoipa::path(get, path = "/v1/me/two-factor/authenticators", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/two-factor/authenticators", operation_id = "list_authenticators", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = AuthenticatorList), BearerErrors))]
 pub async fn list(
     services: web::Data<Services>,
@@ -57,7 +57,7 @@ pub async fn list(
 /// recovery code. Answers with its QR code; it counts once confirmed with
 /// its first code. Adding again before confirming replaces the pending one.
 /// With no authenticator yet, this is the same as starting enrollment.
-#[utoipa::path(post, path = "/v1/me/two-factor/authenticators", tag = "me", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/two-factor/authenticators", operation_id = "add_authenticator", tag = "me", security(("bearer" = [])),
     request_body = AddAuthenticatorRequest,
     responses(
         (status = 201, body = PendingAuthenticatorResponse),
@@ -92,7 +92,7 @@ pub async fn add(
 /// 2FA on (the answer then carries the recovery codes, shown once, and the
 /// user's other sessions end); a further one is added and the user is told
 /// by email.
-#[utoipa::path(post, path = "/v1/me/two-factor/authenticators/{id}/confirm", tag = "me", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/two-factor/authenticators/{id}/confirm", operation_id = "confirm_authenticator", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Authenticator id, from adding it")),
     request_body = CodeRequest,
     responses(
@@ -120,7 +120,7 @@ pub async fn confirm(
 }
 
 /// Rename an authenticator.
-#[utoipa::path(patch, path = "/v1/me/two-factor/authenticators/{id}", tag = "me", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/me/two-factor/authenticators/{id}", operation_id = "rename_authenticator", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Authenticator id")),
     request_body = RenameAuthenticatorRequest,
     responses(
@@ -149,7 +149,7 @@ pub async fn rename(
 /// be removed while 2FA is required of the user; without a requirement,
 /// removing the last one turns 2FA off (as `POST /v1/me/two-factor/disable`
 /// does: recovery codes and remembered devices go, other sessions end).
-#[utoipa::path(delete, path = "/v1/me/two-factor/authenticators/{id}", tag = "me", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/two-factor/authenticators/{id}", operation_id = "remove_authenticator", tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Authenticator id")),
     request_body = StepUpRequest,
     responses(
