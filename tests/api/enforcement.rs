@@ -855,3 +855,32 @@ async fn a_grace_period_keeps_password_only_sessions_until_it_ends() {
         .get("sessions_ended")
         .is_none());
 }
+
+#[tokio::test]
+async fn the_admin_who_requires_two_factor_keeps_the_session_that_made_the_change() {
+    let app = spawn_app().await;
+    let here = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
+    let elsewhere = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.body;
+    let token = here["access_token"].as_str().unwrap();
+    app.patch(
+        "/v1/organization",
+        json!({"two_factor_policy": "required_for_all", "grace_period_hours": 0}),
+        Some(token),
+    )
+    .await
+    .assert_ok();
+    // Like a password change, the change keeps the session that made it…
+    app.get("/v1/me", Some(token)).await.assert_ok();
+    // …and ends the admin's other password-only sessions at once.
+    app.get("/v1/me", elsewhere["access_token"].as_str())
+        .await
+        .assert_problem(401, "unauthorized");
+    // The new rule still applies to it at its next refresh.
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": here["refresh_token"]}),
+        None,
+    )
+    .await
+    .assert_problem(401, "second_factor_now_required");
+}

@@ -20,8 +20,9 @@ sent:
   spare admin sessions opened before the run (to a random id, i.e. 404,
   once the pool is used up).
 * `POST /v1/auth/logout` and the step-up operations (starting an
-  enrollment, disabling 2FA, new recovery codes, a password change, ending
-  another session: a few wrong passwords there end the session that sent
+  enrollment, disabling 2FA, new recovery codes, a password change, adding
+  or removing an authenticator, ending another session: a few wrong
+  passwords there end the session that sent
   them) carrying the admin token get the token of a
   throw-away session of a separate user instead: one of a pool opened
   before the run, else a fresh login, else (that user may have been
@@ -96,6 +97,8 @@ _STEP_UP = {
     ("POST", "/v1/me/two-factor/disable"),
     ("POST", "/v1/me/two-factor/recovery-codes"),
     ("POST", "/v1/me/password"),
+    ("POST", "/v1/me/two-factor/authenticators"),
+    ("DELETE", "/v1/me/two-factor/authenticators/{id}"),
 }
 
 

@@ -392,11 +392,13 @@ impl Tx<'_> {
     pub fn revoke_password_only_sessions(
         &mut self,
         user_id: &UserId,
+        except: Option<&SessionId>,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
         Ok(diesel::update(
             sessions::table
                 .filter(sessions::user_id.eq(user_id.as_str()))
+                .filter(sessions::id.ne(except.map_or("", SessionId::as_str)))
                 .filter(sessions::amr.not_like("%otp%"))
                 .filter(sessions::amr.not_like("%device%"))
                 .filter(sessions::revoked_at.is_null()),

@@ -217,7 +217,12 @@ pub async fn update_organization(
         remember_device_days: body.remember_device_days,
     };
     let org = blocking(&services, move |s| {
-        s.update_organization(&auth.principal.user, update, &origin.0)
+        s.update_organization(
+            &auth.principal.user,
+            &auth.principal.session.id,
+            update,
+            &origin.0,
+        )
     })
     .await?;
     Ok(json(&OrganizationView::from(org)))

@@ -125,6 +125,7 @@ pub async fn confirm(
     request_body = RenameAuthenticatorRequest,
     responses(
         (status = 200, body = AuthenticatorView),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such authenticator of this user", body = Problem, content_type = "application/problem+json"),
         JsonBodyErrors,
     ))]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use auth_core::{
     events::{Change, SecurityEvent},
     identity::{DisplayName, Email, Role},
-    ids::{OrganizationId, UserId},
+    ids::{OrganizationId, SessionId, UserId},
     password::Password,
     policy::{grace_period_from_hours, session_suffices, OrgTwoFactorPolicy, OrganizationPolicy},
     remembered_device::RememberDays,
@@ -112,6 +112,7 @@ impl Services {
     pub fn update_organization(
         &self,
         admin: &UserRecord,
+        admin_session: &SessionId,
         update: PolicyUpdate,
         origin: &RequestOrigin,
     ) -> Result<OrganizationRecord, ServiceError> {
@@ -157,7 +158,7 @@ impl Services {
                 let sessions_ended = if updated == before {
                     0
                 } else {
-                    self.end_sessions_the_policy_refuses(tx, &org.id, now)?
+                    self.end_sessions_the_policy_refuses(tx, &org.id, (admin, admin_session), now)?
                 };
                 record_for_organization(
                     tx,
@@ -191,6 +192,7 @@ impl Services {
         &self,
         tx: &mut Tx<'_>,
         organization_id: &OrganizationId,
+        (admin, admin_session): (&UserRecord, &SessionId),
         now: UnixTime,
     ) -> Result<usize, StoreError> {
         let mut ended = 0;
@@ -198,7 +200,11 @@ impl Services {
             let requirement = self.requirement(tx, &user)?;
             let status = tx.two_factor_status(&user.id)?;
             if !session_suffices(status, &requirement, false, now) {
-                ended += tx.revoke_password_only_sessions(&user.id, now)?;
+                // The admin's own session, which made the change, lives on
+                // (as a password change keeps the session that made it);
+                // its next refresh applies the rule.
+                let except = (user.id == admin.id).then_some(admin_session);
+                ended += tx.revoke_password_only_sessions(&user.id, except, now)?;
             }
         }
         Ok(ended)

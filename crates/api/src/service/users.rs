@@ -270,7 +270,7 @@ impl Services {
                     Some(true) => Some(SecurityEvent::TwoFactorRequired {
                         sessions_ended: Some({
                             tx.revoke_user_challenges(&user.id, now)?;
-                            tx.revoke_password_only_sessions(&user.id, now)?
+                            tx.revoke_password_only_sessions(&user.id, None, now)?
                         }),
                     }),
                     Some(false) => Some(SecurityEvent::TwoFactorRequirementLifted {}),
