@@ -150,6 +150,54 @@ fn two_instances() -> Pair {
     }
 }
 
+/// `n` code-step challenges, opened alternately on A and on B.
+async fn challenges_on_both(
+    client: &reqwest::Client,
+    a: &Instance,
+    b: &Instance,
+    n: usize,
+) -> Vec<String> {
+    let mut challenges = Vec::new();
+    for i in 0..n {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let (status, ch) = login(client, base).await;
+        assert_eq!(status, 200, "{ch}");
+        challenges.push(ch["challenge_token"].as_str().unwrap().to_owned());
+    }
+    challenges
+}
+
+/// Sends `code` to every challenge at once, each to the other instance
+/// than the one that opened it; the answers, in challenge order.
+async fn submit_crosswise(
+    client: &reqwest::Client,
+    a: &Instance,
+    b: &Instance,
+    challenges: Vec<String>,
+    code: &str,
+) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = challenges
+        .into_iter()
+        .enumerate()
+        .map(|(i, challenge)| {
+            let url = format!("{}/v1/auth/otp", if i % 2 == 0 { &b.base } else { &a.base });
+            let req = client
+                .post(url)
+                .json(&json!({"challenge_token": challenge, "code": code}));
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.json().await.unwrap_or(Value::Null))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
 #[tokio::test]
 async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
     let Pair { a, b, _dir, _db } = two_instances();
@@ -223,29 +271,13 @@ async fn instances_sharing_a_database_share_replay_sessions_and_challenges() {
     assert_eq!(status, 401);
 
     // 50 submissions of one valid code, spread over both: exactly one wins.
-    let mut challenges = Vec::new();
-    for i in 0..50 {
-        let base = if i % 2 == 0 { &a.base } else { &b.base };
-        let (status, ch) = login(&client, base).await;
-        assert_eq!(status, 200);
-        challenges.push(ch["challenge_token"].as_str().unwrap().to_owned());
-    }
+    let challenges = challenges_on_both(&client, &a, &b, 50).await;
     let code = auth.fresh_code().await;
-    let tasks: Vec<_> = challenges
+    let statuses: Vec<u16> = submit_crosswise(&client, &a, &b, challenges, &code)
+        .await
         .into_iter()
-        .enumerate()
-        .map(|(i, challenge)| {
-            let url = format!("{}/v1/auth/otp", if i % 2 == 0 { &b.base } else { &a.base });
-            let req = client
-                .post(url)
-                .json(&json!({"challenge_token": challenge, "code": code}));
-            tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
-        })
+        .map(|(status, _)| status)
         .collect();
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,
@@ -497,34 +529,9 @@ async fn two_instances_accept_a_code_from_the_second_authenticator_exactly_once(
 
     // 20 challenges, half from each instance; one code of the second
     // authenticator sent to all of them at once, crosswise.
-    let mut challenges = Vec::new();
-    for i in 0..20 {
-        let base = if i % 2 == 0 { &a.base } else { &b.base };
-        let (status, ch) = login(&client, base).await;
-        assert_eq!(status, 200, "{ch}");
-        challenges.push(ch["challenge_token"].as_str().unwrap().to_owned());
-    }
+    let challenges = challenges_on_both(&client, &a, &b, 20).await;
     let code = second.fresh_code().await;
-    let tasks: Vec<_> = challenges
-        .into_iter()
-        .enumerate()
-        .map(|(i, challenge)| {
-            let url = format!("{}/v1/auth/otp", if i % 2 == 0 { &b.base } else { &a.base });
-            let req = client
-                .post(url)
-                .json(&json!({"challenge_token": challenge, "code": code}));
-            tokio::spawn(async move {
-                let res = req.send().await.unwrap();
-                let status = res.status().as_u16();
-                let body: Value = res.json().await.unwrap_or(Value::Null);
-                (status, body)
-            })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for t in tasks {
-        answers.push(t.await.unwrap());
-    }
+    let answers = submit_crosswise(&client, &a, &b, challenges, &code).await;
     let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
     assert_eq!(accepted, 1, "{answers:?}");
     for (status, body) in &answers {

@@ -38,6 +38,15 @@ struct AuthenticatorRow {
     drift_sixteenths: i32,
 }
 
+/// A confirmed authenticator as its owner sees it: never its secret.
+#[derive(Clone, Debug)]
+pub struct AuthenticatorRecord {
+    pub id: FactorId,
+    pub name: AuthenticatorName,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
 /// A new pending authenticator.
 #[derive(Clone, Debug)]
 pub struct NewFactor<'a> {
@@ -61,12 +70,6 @@ pub(crate) fn status_of_states<'a>(
         }
     }
     Ok(status)
-}
-
-/// The status from `max(state)` over a user's rows: `enabled` sorts after
-/// `pending`, so the greatest state is the one that counts.
-pub(crate) fn status_of(state: Option<&str>) -> Result<TwoFactorStatus, StoreError> {
-    status_of_states(state)
 }
 
 enum Row {
@@ -137,6 +140,29 @@ impl Tx<'_> {
             }
         }
         Ok(ring)
+    }
+
+    /// The user's confirmed authenticators, oldest first, without reading
+    /// or decrypting any secret.
+    pub fn authenticator_list(
+        &mut self,
+        user_id: &UserId,
+    ) -> Result<Vec<AuthenticatorRecord>, StoreError> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = au::table
+            .filter(au::user_id.eq(user_id.as_str()))
+            .filter(au::state.eq(ENABLED))
+            .order((au::created_at.asc(), au::id.asc()))
+            .select((au::id, au::name, au::created_at, au::last_used_at))
+            .load(self.conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, last_used_at)| AuthenticatorRecord {
+                id: FactorId::from_stored(id),
+                name: AuthenticatorName::from_stored(name),
+                created_at: UnixTime::from_millis(created_at),
+                last_used_at: last_used_at.map(UnixTime::from_millis),
+            })
+            .collect())
     }
 
     /// The state only: no secret is read or decrypted.

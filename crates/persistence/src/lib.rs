@@ -27,7 +27,7 @@ mod url;
 mod users;
 pub mod webhooks;
 
-pub use authenticators::{NewFactor, DEFAULT_AUTHENTICATOR_NAME};
+pub use authenticators::{AuthenticatorRecord, NewFactor, DEFAULT_AUTHENTICATOR_NAME};
 pub use db::{DatabaseUrl, DbConfig, Store, Synchronous, Tx};
 pub use error::StoreError;
 pub use password_tokens::{NewPasswordToken, PasswordTokenRecord, TokenPurpose};

@@ -6,7 +6,7 @@ use auth_core::{
 use diesel::prelude::*;
 
 use crate::{
-    authenticators::status_of,
+    authenticators::status_of_states,
     error::corrupt,
     organizations::OrganizationRow,
     records::Principal,
@@ -143,7 +143,9 @@ impl Tx<'_> {
                 session: s.try_into()?,
                 user: u.try_into()?,
                 organization: o.try_into()?,
-                two_factor: status_of(state.as_deref())?,
+                // `max(state)`: `enabled` sorts after `pending`, so the greatest
+                // state is the one that counts.
+                two_factor: status_of_states(state.as_deref())?,
                 recovery_codes_remaining: remaining.unwrap_or(0),
             })
         })

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use auth_core::{authenticators::AuthenticatorName, ids::FactorId};
 
-use super::{blocking, hashing, json, params};
+use super::{blocking, hashing, json, me::caller, params};
 use crate::{
     dto::{
         AddAuthenticatorRequest, AuthenticatorList, AuthenticatorView, CodeRequest,
@@ -17,16 +17,8 @@ use crate::{
         responses::{BearerErrors, JsonBodyErrors, StepUpErrors},
         ApiError, Problem,
     },
-    service::{step_up::Caller, Refusal, Services},
+    service::{Refusal, Services},
 };
-
-fn caller<'a>(auth: &'a Authenticated, origin: &'a Origin) -> Caller<'a> {
-    Caller {
-        user: &auth.principal.user,
-        session: &auth.principal.session.id,
-        origin: &origin.0,
-    }
-}
 
 fn authenticator_id(s: &str) -> Result<FactorId, ApiError> {
     FactorId::parse(s).ok_or(ApiError::NotFound("authenticator"))

@@ -51,7 +51,8 @@ pub async fn start_enrollment(
     Ok(json(&EnrollmentResponse::from(ticket)))
 }
 
-fn caller<'a>(auth: &'a Authenticated, origin: &'a Origin) -> Caller<'a> {
+/// The signed-in session making a change, for the step-up.
+pub(super) fn caller<'a>(auth: &'a Authenticated, origin: &'a Origin) -> Caller<'a> {
     Caller {
         user: &auth.principal.user,
         session: &auth.principal.session.id,

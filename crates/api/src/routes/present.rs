@@ -10,7 +10,7 @@ use auth_core::{
 };
 use persistence::{
     records::{AuditEventRecord, LoginEventRecord, OrganizationRecord, Page},
-    DeviceRecord,
+    AuthenticatorRecord, DeviceRecord,
 };
 
 use crate::{
@@ -24,7 +24,7 @@ use crate::{
         TwoFactorStatusDto, TwoFactorView, UserListPage, UserView,
     },
     service::{
-        authenticators::{AddedAuthenticator, AuthenticatorInfo, ConfirmedAuthenticator},
+        authenticators::{AddedAuthenticator, ConfirmedAuthenticator},
         challenge::Challenge,
         enrollment::EnrollmentTicket,
         login::LoginStep,
@@ -298,8 +298,8 @@ impl From<Page<AuditEventRecord>> for AuditPage {
     }
 }
 
-impl From<AuthenticatorInfo> for AuthenticatorView {
-    fn from(a: AuthenticatorInfo) -> Self {
+impl From<AuthenticatorRecord> for AuthenticatorView {
+    fn from(a: AuthenticatorRecord) -> Self {
         AuthenticatorView {
             id: a.id.into_string(),
             name: a.name.as_str().to_owned(),

@@ -12,9 +12,11 @@ use auth_core::{
     ids::{FactorId, SessionId},
     recovery::RecoveryCode,
     totp::OtpCode,
-    UnixTime,
 };
-use persistence::records::{RequestOrigin, UserRecord};
+use persistence::{
+    records::{RequestOrigin, UserRecord},
+    AuthenticatorRecord,
+};
 
 use super::{
     enrollment::{EnrollmentTicket, Kind},
@@ -23,15 +25,6 @@ use super::{
     step_up::{Caller, Needs, StepUp},
     ServiceError, Services,
 };
-
-/// One confirmed authenticator, as its owner sees it (never its secret).
-#[derive(Clone, Debug)]
-pub struct AuthenticatorInfo {
-    pub id: FactorId,
-    pub name: AuthenticatorName,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
-}
 
 /// A new authenticator waiting for its first code.
 #[derive(Debug)]
@@ -45,7 +38,7 @@ pub struct AddedAuthenticator {
 /// and these are the recovery codes, shown once.
 #[derive(Debug)]
 pub struct ConfirmedAuthenticator {
-    pub authenticator: AuthenticatorInfo,
+    pub authenticator: AuthenticatorRecord,
     pub recovery_codes: Option<Vec<RecoveryCode>>,
 }
 
@@ -62,25 +55,15 @@ impl Services {
     pub fn authenticators(
         &self,
         user: &UserRecord,
-    ) -> Result<Vec<AuthenticatorInfo>, ServiceError> {
-        let ring = self.store.read(|tx| tx.keyring(&user.id))?;
-        Ok(ring
-            .confirmed
-            .into_iter()
-            .map(|a| AuthenticatorInfo {
-                id: a.id,
-                name: a.name,
-                created_at: a.created_at,
-                last_used_at: a.last_used_at,
-            })
-            .collect())
+    ) -> Result<Vec<AuthenticatorRecord>, ServiceError> {
+        Ok(self.store.read(|tx| tx.authenticator_list(&user.id))?)
     }
 
     fn authenticator_info(
         &self,
         user: &UserRecord,
         id: &FactorId,
-    ) -> Result<AuthenticatorInfo, ServiceError> {
+    ) -> Result<AuthenticatorRecord, ServiceError> {
         self.authenticators(user)?
             .into_iter()
             .find(|a| &a.id == id)
@@ -164,7 +147,7 @@ impl Services {
         id: &FactorId,
         name: &AuthenticatorName,
         origin: &RequestOrigin,
-    ) -> Result<AuthenticatorInfo, ServiceError> {
+    ) -> Result<AuthenticatorRecord, ServiceError> {
         let now = self.clock.now();
         self.store
             .write(|tx| {
